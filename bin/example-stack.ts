@@ -1,0 +1,36 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lightsail from 'aws-cdk-lib/aws-lightsail';
+import { Construct } from 'constructs';
+import { LightsailBucketAccessKey } from '../lib';
+
+export interface ExampleStackProps extends StackProps {
+  /** Lightsail bucket names are global: pick your own. */
+  readonly bucketName: string;
+  /** Bump to rotate the key. */
+  readonly serial?: number;
+}
+
+/** A Lightsail bucket, an access key for it, and an application role allowed to read the key. */
+export class ExampleStack extends Stack {
+  constructor(scope: Construct, id: string, props: ExampleStackProps) {
+    super(scope, id, props);
+
+    const bucket = new lightsail.CfnBucket(this, 'Bucket', {
+      bucketName: props.bucketName,
+      bundleId: 'small_1_0',
+    });
+
+    const key = new LightsailBucketAccessKey(this, 'AppKey', { bucket, serial: props.serial });
+
+    const appRole = new iam.Role(this, 'AppRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Application that reads the bucket access key from Secrets Manager',
+    });
+    key.grantRead(appRole);
+
+    new CfnOutput(this, 'AccessKeyId', { value: key.accessKeyId });
+    new CfnOutput(this, 'SecretArn', { value: key.secret.secretArn });
+    new CfnOutput(this, 'BucketUrl', { value: bucket.attrUrl });
+  }
+}

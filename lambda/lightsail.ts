@@ -1,0 +1,117 @@
+import {
+  CreateBucketAccessKeyCommand,
+  DeleteBucketAccessKeyCommand,
+  GetBucketAccessKeysCommand,
+  GetBucketsCommand,
+  LightsailClient,
+} from '@aws-sdk/client-lightsail';
+import { SDK_CLIENT_CONFIG } from './sdk-config';
+import { describeError, isLightsailNotFound } from './sdk-errors';
+
+/** Lightsail allows this many access keys per bucket. */
+export const MAX_ACCESS_KEYS_PER_BUCKET = 2;
+
+const lightsail = new LightsailClient(SDK_CLIENT_CONFIG);
+
+export interface BucketState {
+  /** The bucket's endpoint, as Lightsail reports it. */
+  readonly url?: string;
+  /** Ids of the bucket's existing access keys. */
+  readonly accessKeyIds: string[];
+}
+
+export interface NewAccessKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+function missingBucket(bucketName: string): Error {
+  return new Error(`Lightsail bucket "${bucketName}" does not exist in ${process.env.AWS_REGION ?? 'this region'}`);
+}
+
+function readFailure(bucketName: string, error: unknown): Error {
+  return isLightsailNotFound(error)
+    ? missingBucket(bucketName)
+    : new Error(`Could not read Lightsail bucket "${bucketName}": ${describeError(error)}`);
+}
+
+/** Confirms that the bucket exists and reads its URL and access key ids. */
+export async function readBucket(bucketName: string): Promise<BucketState> {
+  const url = await readBucketUrl(bucketName);
+  try {
+    return { url, accessKeyIds: await listAccessKeyIds(bucketName) };
+  } catch (error) {
+    throw readFailure(bucketName, error);
+  }
+}
+
+async function readBucketUrl(bucketName: string): Promise<string | undefined> {
+  let buckets;
+  try {
+    ({ buckets } = await lightsail.send(new GetBucketsCommand({ bucketName })));
+  } catch (error) {
+    throw readFailure(bucketName, error);
+  }
+  const bucket = buckets?.find((candidate) => candidate.name === bucketName);
+  if (!bucket) {
+    throw missingBucket(bucketName);
+  }
+  return bucket.url;
+}
+
+async function listAccessKeyIds(bucketName: string): Promise<string[]> {
+  const { accessKeys } = await lightsail.send(new GetBucketAccessKeysCommand({ bucketName }));
+  return (accessKeys ?? []).map((key) => key.accessKeyId).filter((id): id is string => typeof id === 'string');
+}
+
+/** Whether the key still exists. A missing bucket means a missing key. */
+export async function accessKeyExists(bucketName: string, accessKeyId: string): Promise<boolean> {
+  try {
+    return (await listAccessKeyIds(bucketName)).includes(accessKeyId);
+  } catch (error) {
+    if (isLightsailNotFound(error)) {
+      return false;
+    }
+    throw new Error(`Could not list the access keys of Lightsail bucket "${bucketName}": ${describeError(error)}`);
+  }
+}
+
+/**
+ * Creates a key. A key that comes back without its secret is useless and nobody could ever hold
+ * it, so it is deleted again before failing.
+ */
+export async function createAccessKey(bucketName: string): Promise<NewAccessKey> {
+  let created;
+  try {
+    created = await lightsail.send(new CreateBucketAccessKeyCommand({ bucketName }));
+  } catch (error) {
+    throw new Error(`Could not create an access key for Lightsail bucket "${bucketName}": ${describeError(error)}`);
+  }
+  const accessKeyId = created.accessKey?.accessKeyId;
+  const secretAccessKey = created.accessKey?.secretAccessKey;
+  if (accessKeyId && secretAccessKey) {
+    return { accessKeyId, secretAccessKey };
+  }
+  if (!accessKeyId) {
+    throw new Error(`Lightsail returned no access key id for bucket "${bucketName}"`);
+  }
+  await deleteAccessKey(bucketName, accessKeyId);
+  throw new Error(
+    `Lightsail returned access key ${accessKeyId} for bucket "${bucketName}" without its secret access key; the key was deleted again`,
+  );
+}
+
+/** Deletes the key. Returns false when the key or its bucket was already gone. */
+export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
+  try {
+    await lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId }));
+    return true;
+  } catch (error) {
+    if (isLightsailNotFound(error)) {
+      return false;
+    }
+    throw new Error(
+      `Could not delete access key ${accessKeyId} of Lightsail bucket "${bucketName}": ${describeError(error)}`,
+    );
+  }
+}

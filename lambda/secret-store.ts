@@ -1,0 +1,91 @@
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type { StoredAccessKey } from '../lib/contract';
+import { SDK_CLIENT_CONFIG } from './sdk-config';
+import { describeError, errorName } from './sdk-errors';
+
+const secretsManager = new SecretsManagerClient(SDK_CLIENT_CONFIG);
+
+/** A version of the secret, reduced to what identifies the key it holds. Never the secret itself. */
+export interface StoredVersion {
+  readonly versionId: string;
+  readonly accessKeyId?: string;
+  readonly bucketName?: string;
+}
+
+export type VersionSelector = { readonly VersionId: string } | { readonly VersionStage: 'AWSCURRENT' | 'AWSPREVIOUS' };
+
+function selectorText(selector: VersionSelector): string {
+  return 'VersionId' in selector ? `version ${selector.VersionId}` : `version ${selector.VersionStage}`;
+}
+
+/**
+ * Reads one version of the secret. Returns undefined when the secret, or that version of it,
+ * does not exist (an empty secret has no AWSCURRENT), or when the secret is scheduled for deletion.
+ */
+export async function readVersion(secretArn: string, selector: VersionSelector): Promise<StoredVersion | undefined> {
+  let answer;
+  try {
+    answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }));
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException' || isMarkedForDeletion(error)) {
+      return undefined;
+    }
+    throw new Error(`Could not read ${selectorText(selector)} of secret ${secretArn}: ${describeError(error)}`);
+  }
+  if (!answer.VersionId) {
+    return undefined;
+  }
+  return { versionId: answer.VersionId, ...identifyKey(answer.SecretString) };
+}
+
+function isMarkedForDeletion(error: unknown): boolean {
+  return errorName(error) === 'InvalidRequestException' && /marked for deletion/i.test(describeError(error));
+}
+
+/** The key id and bucket of a stored value; nothing when the value is not ours (edited by hand). */
+function identifyKey(secretString: string | undefined): Pick<StoredVersion, 'accessKeyId' | 'bucketName'> {
+  try {
+    const parsed = JSON.parse(secretString ?? '') as Partial<StoredAccessKey>;
+    return {
+      accessKeyId: typeof parsed.accessKeyId === 'string' ? parsed.accessKeyId : undefined,
+      bucketName: typeof parsed.bucketName === 'string' ? parsed.bucketName : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Stores the key as the new AWSCURRENT version. The token makes a repeated call with the same
+ * value a no-op, so an SDK retry after a lost response cannot store the key twice.
+ */
+export async function storeAccessKey(secretArn: string, clientRequestToken: string, value: StoredAccessKey): Promise<void> {
+  try {
+    await secretsManager.send(new PutSecretValueCommand({
+      SecretId: secretArn,
+      ClientRequestToken: clientRequestToken,
+      SecretString: JSON.stringify(value),
+    }));
+  } catch (error) {
+    throw new Error(`Could not store access key ${value.accessKeyId} in secret ${secretArn}: ${describeError(error)}`);
+  }
+}
+
+/** Moves AWSCURRENT from one version to another (the one losing it becomes AWSPREVIOUS). */
+export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string): Promise<void> {
+  try {
+    await secretsManager.send(new UpdateSecretVersionStageCommand({
+      SecretId: secretArn,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: versionId,
+      RemoveFromVersionId: fromVersionId,
+    }));
+  } catch (error) {
+    throw new Error(`Could not make version ${versionId} of secret ${secretArn} current again: ${describeError(error)}`);
+  }
+}
