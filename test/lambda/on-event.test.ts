@@ -1,0 +1,473 @@
+import {
+  AccessDeniedException,
+  CreateBucketAccessKeyCommand,
+  DeleteBucketAccessKeyCommand,
+  GetBucketAccessKeysCommand,
+  GetBucketsCommand,
+  LightsailClient,
+  LightsailServiceException,
+  NotFoundException,
+} from '@aws-sdk/client-lightsail';
+import {
+  GetSecretValueCommand,
+  InvalidRequestException,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { handler, OnEventResult } from '../../lambda/on-event';
+import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
+
+const lightsail = mockClient(LightsailClient);
+const secretsManager = mockClient(SecretsManagerClient);
+
+const NEW_KEY_ID = 'AKIANEWKEY0000000001';
+const OLD_KEY_ID = 'AKIAOLDKEY0000000001';
+const FOREIGN_KEY_ID = 'AKIAFOREIGN000000001';
+const NEW_SECRET = 'newSecretAccessKey/do-not-leak/0000000001';
+const BUCKET_URL = `https://${BUCKET}.s3.us-east-1.amazonaws.com/`;
+const CREATE_REQUEST_ID = createEvent().RequestId;
+
+let output: string[];
+
+beforeEach(() => {
+  lightsail.reset();
+  secretsManager.reset();
+  process.env.AWS_REGION = 'us-east-1';
+  output = [];
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      output.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
+    });
+  }
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  // Whatever the branch, the secret access key never reaches a log line.
+  expect(output.join('\n')).not.toContain(NEW_SECRET);
+});
+
+function notFound(message = 'The bucket does not exist'): NotFoundException {
+  return new NotFoundException({ message, $metadata: {}, code: 'DoesNotExist' });
+}
+
+/** What older SDKs threw: the base class, with the body's `code` copied onto it. */
+function legacyNotFound(message: string): LightsailServiceException {
+  const error = new LightsailServiceException({ name: 'LightsailServiceException', $fault: 'client', $metadata: {}, message });
+  return Object.assign(error, { code: 'DoesNotExist' });
+}
+
+function secretNotFound(message = "Secrets Manager can't find the specified secret value"): ResourceNotFoundException {
+  return new ResourceNotFoundException({ message, $metadata: {} });
+}
+
+function accessDenied(message = 'User is not authorized'): AccessDeniedException {
+  return new AccessDeniedException({ message, $metadata: {} });
+}
+
+function storedValue(accessKeyId: string, bucketName = BUCKET): string {
+  return JSON.stringify({ accessKeyId, secretAccessKey: 'stored-secret', bucketName, region: 'us-east-1' });
+}
+
+/** A bucket with the given keys, where Create succeeds and the secret has no version yet. */
+function givenBucket(existingKeyIds: string[] = []): void {
+  lightsail.on(GetBucketsCommand, { bucketName: BUCKET }).resolves({ buckets: [{ name: BUCKET, url: BUCKET_URL }] });
+  lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+    .resolves({ accessKeys: existingKeyIds.map((accessKeyId) => ({ accessKeyId, status: 'Active' })) });
+  lightsail.on(CreateBucketAccessKeyCommand)
+    .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET, status: 'Active' } });
+  lightsail.on(DeleteBucketAccessKeyCommand).resolves({ operations: [] });
+  secretsManager.on(GetSecretValueCommand).rejects(secretNotFound());
+  secretsManager.on(PutSecretValueCommand).resolves({ ARN: SECRET_ARN, VersionId: CREATE_REQUEST_ID });
+}
+
+/** The secret's AWSCURRENT and AWSPREVIOUS versions (undefined: that stage does not exist). */
+function givenSecretVersions(current?: string, previous?: string): void {
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+    .callsFake(async () => {
+      if (current === undefined) throw secretNotFound();
+      return { VersionId: 'v-current', SecretString: current, VersionStages: ['AWSCURRENT'] };
+    });
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPREVIOUS' })
+    .callsFake(async () => {
+      if (previous === undefined) throw secretNotFound();
+      return { VersionId: 'v-previous', SecretString: previous, VersionStages: ['AWSPREVIOUS'] };
+    });
+  secretsManager.on(UpdateSecretVersionStageCommand).resolves({});
+}
+
+async function failureOf(promise: Promise<OnEventResult>): Promise<string> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  expect(error).toBeInstanceOf(Error);
+  const message = (error as Error).message;
+  expect(message).not.toContain(NEW_SECRET);
+  return message;
+}
+
+describe('Create', () => {
+  test('creates the key, stores it under the RequestId and returns only its id', async () => {
+    givenBucket();
+
+    const result = await handler(createEvent());
+
+    expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+    expect(JSON.stringify(result)).not.toContain(NEW_SECRET);
+    expect(lightsail).toHaveReceivedCommandWith(CreateBucketAccessKeyCommand, { bucketName: BUCKET });
+    expect(secretsManager).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+    const put = secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input;
+    expect(put.SecretId).toBe(SECRET_ARN);
+    expect(put.ClientRequestToken).toBe(CREATE_REQUEST_ID);
+    expect(JSON.parse(put.SecretString!)).toEqual({
+      accessKeyId: NEW_KEY_ID,
+      secretAccessKey: NEW_SECRET,
+      bucketName: BUCKET,
+      region: 'us-east-1',
+      bucketUrl: BUCKET_URL,
+    });
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+    expect(output.some((line) => line.includes('key-stored') && line.includes(NEW_KEY_ID))).toBe(true);
+  });
+
+  test('checks the secret, the bucket and its keys before creating', async () => {
+    givenBucket([OLD_KEY_ID]);
+
+    await handler(createEvent());
+
+    expect(secretsManager).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID });
+    const readStored = secretsManager.commandCalls(GetSecretValueCommand)[0];
+    const getBuckets = lightsail.commandCalls(GetBucketsCommand)[0];
+    const getKeys = lightsail.commandCalls(GetBucketAccessKeysCommand)[0];
+    const create = lightsail.commandCalls(CreateBucketAccessKeyCommand)[0];
+    const put = secretsManager.commandCalls(PutSecretValueCommand)[0];
+    expect(readStored.calledBefore(create)).toBe(true);
+    expect(getBuckets.calledBefore(create)).toBe(true);
+    expect(getKeys.calledBefore(create)).toBe(true);
+    expect(create.calledBefore(put)).toBe(true);
+  });
+
+  test('a repeated Create with the same RequestId returns the stored key and creates nothing', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+      .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID), VersionStages: ['AWSCURRENT'] });
+
+    const result = await handler(createEvent());
+
+    expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  test('fails without creating a key when the secret cannot be read', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(accessDenied('not allowed to read the secret'));
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain(SECRET_ARN);
+    expect(message).toContain('not allowed to read the secret');
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test.each([
+    ['NotFoundException', () => notFound()],
+    ['the base exception with code DoesNotExist', () => legacyNotFound('Bucket not found')],
+    ['a message containing DoesNotExist', () => new LightsailServiceException({
+      name: 'LightsailServiceException', $fault: 'client', $metadata: {}, message: 'DoesNotExist: no such bucket',
+    })],
+  ])('fails naming the bucket when it does not exist (%s)', async (_name, error) => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).rejects(error());
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('fails naming the bucket when GetBuckets answers without it', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).resolves({ buckets: [] });
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('fails naming the bucket and the cause when the bucket cannot be read', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand).rejects(accessDenied('no GetBucketAccessKeys'));
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toBe(`Could not read Lightsail bucket "${BUCKET}": AccessDeniedException: no GetBucketAccessKeys`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('refuses a third key: Lightsail allows two per bucket', async () => {
+    givenBucket([OLD_KEY_ID, FOREIGN_KEY_ID]);
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain(`Lightsail bucket "${BUCKET}" already has 2 access keys (${OLD_KEY_ID}, ${FOREIGN_KEY_ID})`);
+    expect(message).toContain('Lightsail allows 2 keys per bucket');
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('fails naming the bucket and the cause when CreateBucketAccessKey fails', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(accessDenied('no CreateBucketAccessKey'));
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": AccessDeniedException: no CreateBucketAccessKey`);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  test('deletes a key that came back without its secret', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).resolves({ accessKey: { accessKeyId: NEW_KEY_ID } });
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain(`access key ${NEW_KEY_ID} for bucket "${BUCKET}" without its secret access key`);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  test('fails when Lightsail returns no key id', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).resolves({ accessKey: { secretAccessKey: NEW_SECRET } });
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toBe(`Lightsail returned no access key id for bucket "${BUCKET}"`);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  describe('when storing the key fails', () => {
+    beforeEach(() => {
+      givenBucket();
+      secretsManager.on(PutSecretValueCommand).rejects(accessDenied('no PutSecretValue'));
+    });
+
+    test('deletes the new key, then fails naming the key, the secret and the cause', async () => {
+      const message = await failureOf(handler(createEvent()));
+
+      expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+      expect(message).toContain(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: AccessDeniedException: no PutSecretValue`);
+      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
+      expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    });
+
+    test('says how to delete the key by hand when deleting it fails too', async () => {
+      lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied('no DeleteBucketAccessKey'));
+
+      const message = await failureOf(handler(createEvent()));
+
+      expect(message).toContain('Deleting the new key also failed');
+      expect(message).toContain('no DeleteBucketAccessKey');
+      expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
+    });
+
+    test('puts the previous key back when the store took effect although it reported failure', async () => {
+      givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }).rejects(secretNotFound());
+      lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+        .resolvesOnce({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] })
+        .resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] });
+
+      const message = await failureOf(handler(createEvent()));
+
+      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
+      expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
+        SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current',
+      });
+    });
+
+    test('says so when checking the secret after the clean-up fails', async () => {
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+        .rejects(accessDenied('no GetSecretValue'));
+
+      const message = await failureOf(handler(createEvent()));
+
+      expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again, but checking secret ${SECRET_ARN} failed`);
+      expect(message).toContain('no GetSecretValue');
+    });
+  });
+
+  test.each([
+    [{ BucketName: '' }, 'Property BucketName is required'],
+    [{ SecretArn: '' }, `Property SecretArn is required for bucket "${BUCKET}"`],
+  ])('rejects missing properties %j', async (properties, expected) => {
+    expect(await failureOf(handler(createEvent(properties)))).toContain(expected);
+    expect(lightsail.calls()).toHaveLength(0);
+  });
+});
+
+describe('Update', () => {
+  test('returns the same id and calls nothing when nothing that matters changed', async () => {
+    const result = await handler(updateEvent(OLD_KEY_ID, { Serial: '1' }, { Serial: '1' }));
+
+    expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
+    expect(lightsail.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  test.each([
+    ['Serial', { Serial: '2' }, { Serial: '1' }],
+    ['Serial (newly set)', { Serial: '0' }, {}],
+    ['BucketName', { BucketName: BUCKET }, { BucketName: 'old-bucket' }],
+    ['SecretArn', { SecretArn: SECRET_ARN }, { SecretArn: `${SECRET_ARN}-old` }],
+  ])('a changed %s creates and stores a new key and keeps the old one', async (_name, properties, oldProperties) => {
+    givenBucket([OLD_KEY_ID]);
+    const event = updateEvent(OLD_KEY_ID, properties, oldProperties);
+
+    const result = await handler(event);
+
+    expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+    expect(secretsManager).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ARN, ClientRequestToken: event.RequestId });
+    // CloudFormation deletes the old key after the deployment succeeds, or the new one on rollback.
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('a replacement is refused when the old key and another key fill the bucket', async () => {
+    givenBucket([OLD_KEY_ID, FOREIGN_KEY_ID]);
+
+    const message = await failureOf(handler(updateEvent(OLD_KEY_ID, { Serial: '2' }, { Serial: '1' })));
+
+    expect(message).toContain('Lightsail allows 2 keys per bucket');
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+});
+
+describe('Delete', () => {
+  test.each([
+    'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED',
+    'Example-AppKey51DFC408-1A2B3C4D5E6F',
+    'c0ffee00-0000-4000-8000-000000000001',
+  ])('does nothing for a physical id that is not an access key id: %s', async (physicalResourceId) => {
+    givenBucket([FOREIGN_KEY_ID]);
+
+    const result = await handler(deleteEvent(physicalResourceId));
+
+    expect(result).toEqual({ PhysicalResourceId: physicalResourceId });
+    expect(lightsail.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  test('deletes the key and leaves a secret that holds another key alone', async () => {
+    givenBucket([OLD_KEY_ID, NEW_KEY_ID]);
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+
+    const result = await handler(deleteEvent(OLD_KEY_ID));
+
+    expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID });
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  test.each([
+    ['NotFoundException', () => notFound('The access key does not exist')],
+    ['the base exception with code DoesNotExist', () => legacyNotFound('gone')],
+  ])('succeeds when the key or its bucket is already gone (%s)', async (_name, error) => {
+    givenBucket();
+    givenSecretVersions(storedValue(OLD_KEY_ID));
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(error());
+
+    const result = await handler(deleteEvent(OLD_KEY_ID));
+
+    expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID });
+    expect(output.some((line) => line.includes('key-already-gone'))).toBe(true);
+  });
+
+  test('fails naming the key, the bucket and the cause when deleting fails otherwise', async () => {
+    givenBucket();
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied('no DeleteBucketAccessKey'));
+
+    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID)));
+
+    expect(message).toBe(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": AccessDeniedException: no DeleteBucketAccessKey`);
+  });
+
+  test('after a rolled-back replacement, makes the previous version current again', async () => {
+    givenBucket([OLD_KEY_ID]);
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+
+    await handler(deleteEvent(NEW_KEY_ID));
+
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+    expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
+      SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current',
+    });
+  });
+
+  test('looks for the previous key in the bucket the previous version names', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: 'old-bucket' }).resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] });
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID, 'old-bucket'));
+
+    await handler(deleteEvent(NEW_KEY_ID));
+
+    expect(lightsail).toHaveReceivedCommandWith(GetBucketAccessKeysCommand, { bucketName: 'old-bucket' });
+    expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+  });
+
+  test.each([
+    ['the previous key no longer exists', () => givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID))],
+    ['there is no previous version', () => givenSecretVersions(storedValue(NEW_KEY_ID))],
+    ['the previous version is not a stored key', () => givenSecretVersions(storedValue(NEW_KEY_ID), 'edited by hand')],
+    ['the secret has no value', () => givenSecretVersions()],
+    ['the secret is gone', () => secretsManager.on(GetSecretValueCommand).rejects(secretNotFound("Secrets Manager can't find the specified secret."))],
+    ['the secret is scheduled for deletion', () => secretsManager.on(GetSecretValueCommand).rejects(new InvalidRequestException({
+      $metadata: {}, message: "You can't perform this operation on the secret because it was marked for deletion.",
+    }))],
+    ['the previous bucket is gone', () => {
+      givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID, 'deleted-bucket'));
+      lightsail.on(GetBucketAccessKeysCommand, { bucketName: 'deleted-bucket' }).rejects(notFound());
+    }],
+  ])('leaves the secret as it is when %s', async (_name, arrange) => {
+    givenBucket();
+    arrange();
+
+    const result = await handler(deleteEvent(NEW_KEY_ID));
+
+    expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID });
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  test('fails naming the secret when restoring the previous version fails', async () => {
+    givenBucket([OLD_KEY_ID]);
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(accessDenied('no UpdateSecretVersionStage'));
+
+    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
+
+    expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current again: AccessDeniedException: no UpdateSecretVersionStage`);
+  });
+
+  test('fails naming the bucket when the previous key cannot be looked up', async () => {
+    givenBucket();
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+    lightsail.on(GetBucketAccessKeysCommand).rejects(accessDenied('no GetBucketAccessKeys'));
+
+    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
+
+    expect(message).toBe(`Could not list the access keys of Lightsail bucket "${BUCKET}": AccessDeniedException: no GetBucketAccessKeys`);
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  test('fails naming the secret when it cannot be read', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(accessDenied('no GetSecretValue'));
+
+    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
+
+    expect(message).toBe(`Could not read version AWSCURRENT of secret ${SECRET_ARN}: AccessDeniedException: no GetSecretValue`);
+  });
+});
