@@ -1,0 +1,58 @@
+import { LightsailServiceException, NotFoundException } from '@aws-sdk/client-lightsail';
+import { describeError, errorName, isLightsailNotFound } from '../../lambda/sdk-errors';
+
+describe('isLightsailNotFound', () => {
+  test('accepts NotFoundException', () => {
+    expect(isLightsailNotFound(new NotFoundException({ message: 'no such bucket', $metadata: {} }))).toBe(true);
+  });
+
+  test('accepts the base exception when the body code is DoesNotExist (older SDKs)', () => {
+    const error = Object.assign(
+      new LightsailServiceException({ name: 'LightsailServiceException', $fault: 'client', $metadata: {}, message: 'gone' }),
+      { code: 'DoesNotExist' },
+    );
+    expect(isLightsailNotFound(error)).toBe(true);
+  });
+
+  test('accepts a message that says DoesNotExist', () => {
+    expect(isLightsailNotFound(new Error('DoesNotExist: bucket my-bucket'))).toBe(true);
+  });
+
+  test.each([
+    new Error('AccessDenied'),
+    Object.assign(new Error('throttled'), { name: 'ThrottlingException' }),
+    'DoesNotExist as a bare string is not an error object',
+    undefined,
+    null,
+  ])('rejects anything else: %p', (error) => {
+    expect(isLightsailNotFound(error)).toBe(false);
+  });
+});
+
+describe('describeError', () => {
+  test('names the exception and its message', () => {
+    expect(describeError(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))).toBe('ThrottlingException: slow down');
+  });
+
+  test('leaves out the generic name Error', () => {
+    expect(describeError(new Error('plain'))).toBe('plain');
+  });
+
+  test('falls back to the text of a non-error value', () => {
+    expect(describeError('a string')).toBe('a string');
+    expect(describeError(undefined)).toBe('undefined');
+  });
+
+  test('never serialises other fields of the error', () => {
+    const error = Object.assign(new Error('failed'), { name: 'ValidationException', $response: { body: 'SecretString=hunter2' } });
+    expect(describeError(error)).toBe('ValidationException: failed');
+  });
+});
+
+describe('errorName', () => {
+  test('reads a string name only', () => {
+    expect(errorName(Object.assign(new Error('x'), { name: 'ResourceNotFoundException' }))).toBe('ResourceNotFoundException');
+    expect(errorName({ name: 42 })).toBeUndefined();
+    expect(errorName(undefined)).toBeUndefined();
+  });
+});
