@@ -5,6 +5,7 @@ import {
   GetBucketsCommand,
   LightsailClient,
 } from '@aws-sdk/client-lightsail';
+import { isThrottlingError } from '@smithy/core/retry';
 import { SDK_CLIENT_CONFIG } from './sdk-config';
 import { describeError, isLightsailNotFound } from './sdk-errors';
 
@@ -12,6 +13,11 @@ import { describeError, isLightsailNotFound } from './sdk-errors';
 export const MAX_ACCESS_KEYS_PER_BUCKET = 2;
 
 const lightsail = new LightsailClient(SDK_CLIENT_CONFIG);
+// CreateBucketAccessKey is not idempotent: an SDK retry after a lost response (5xx, timeout) would
+// make a second key and orphan the first. This client never retries; createAccessKey retries only
+// throttling, which Lightsail answers before doing anything.
+const lightsailWithoutRetries = new LightsailClient({ ...SDK_CLIENT_CONFIG, maxAttempts: 1 });
+const CREATE_ATTEMPTS_WHEN_THROTTLED = 4;
 
 export interface BucketState {
   /** The bucket's endpoint, as Lightsail reports it. */
@@ -77,15 +83,22 @@ export async function accessKeyExists(bucketName: string, accessKeyId: string): 
 }
 
 /**
- * Creates a key. A key that comes back without its secret is useless and nobody could ever hold
- * it, so it is deleted again before failing.
+ * Creates a key. `knownAccessKeyIds` are the bucket's keys before the call: after a failure, any
+ * other key that appeared may have been made by this call, with a secret nobody received. It is
+ * named in the error, not deleted, since someone else may have made it meanwhile.
+ *
+ * A key that comes back without its secret is useless and nobody could ever hold it, so it is
+ * deleted again before failing.
  */
-export async function createAccessKey(bucketName: string): Promise<NewAccessKey> {
+export async function createAccessKey(bucketName: string, knownAccessKeyIds: string[]): Promise<NewAccessKey> {
   let created;
   try {
-    created = await lightsail.send(new CreateBucketAccessKeyCommand({ bucketName }));
+    created = await sendCreateRetryingThrottling(bucketName);
   } catch (error) {
-    throw new Error(`Could not create an access key for Lightsail bucket "${bucketName}": ${describeError(error)}`);
+    throw new Error(
+      `Could not create an access key for Lightsail bucket "${bucketName}": ${describeError(error)}` +
+      await appearedKeysNotice(bucketName, knownAccessKeyIds),
+    );
   }
   const accessKeyId = created.accessKey?.accessKeyId;
   const secretAccessKey = created.accessKey?.secretAccessKey;
@@ -99,6 +112,34 @@ export async function createAccessKey(bucketName: string): Promise<NewAccessKey>
   throw new Error(
     `Lightsail returned access key ${accessKeyId} for bucket "${bucketName}" without its secret access key; the key was deleted again`,
   );
+}
+
+async function sendCreateRetryingThrottling(bucketName: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName }));
+    } catch (error) {
+      if (attempt >= CREATE_ATTEMPTS_WHEN_THROTTLED || !isThrottlingError(error as Parameters<typeof isThrottlingError>[0])) {
+        throw error;
+      }
+      await new Promise((wake) => setTimeout(wake, Math.random() * 100 * 2 ** attempt));
+    }
+  }
+}
+
+async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[]): Promise<string> {
+  let appeared: string[];
+  try {
+    appeared = (await listAccessKeyIds(bucketName)).filter((id) => !knownAccessKeyIds.includes(id));
+  } catch (error) {
+    return `. Could not check for a key made by the failed call (${describeError(error)}): look for an unknown key on the bucket`;
+  }
+  if (appeared.length === 0) {
+    return '';
+  }
+  const commands = appeared.map((id) => `aws lightsail delete-bucket-access-key --bucket-name ${bucketName} --access-key-id ${id}`);
+  return `. Key ${appeared.join(', ')} appeared on the bucket during the failed call: unless someone else made it, ` +
+    `this call did and nobody holds its secret; delete it with: ${commands.join('; ')}`;
 }
 
 /** Deletes the key. Returns false when the key or its bucket was already gone. */

@@ -83,7 +83,7 @@ async function create(properties: AccessKeyResourceProperties, requestId: string
     );
   }
 
-  const key = await createAccessKey(bucketName);
+  const key = await createAccessKey(bucketName, bucket.accessKeyIds);
   logStep('key-created', { bucketName, accessKeyId: key.accessKeyId });
   try {
     await storeAccessKey(secretArn, requestId, {

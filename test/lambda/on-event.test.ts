@@ -7,6 +7,7 @@ import {
   LightsailClient,
   LightsailServiceException,
   NotFoundException,
+  ServiceException,
 } from '@aws-sdk/client-lightsail';
 import {
   GetSecretValueCommand,
@@ -67,6 +68,14 @@ function secretNotFound(message = "Secrets Manager can't find the specified secr
 
 function accessDenied(message = 'User is not authorized'): AccessDeniedException {
   return new AccessDeniedException({ message, $metadata: {} });
+}
+
+function throttled(): LightsailServiceException {
+  return new LightsailServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+}
+
+function serverError(): ServiceException {
+  return new ServiceException({ message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
 }
 
 function storedValue(accessKeyId: string, bucketName = BUCKET): string {
@@ -224,6 +233,66 @@ describe('Create', () => {
 
     expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": AccessDeniedException: no CreateBucketAccessKey`);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  test('retries CreateBucketAccessKey when throttled, which Lightsail answers before acting', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+
+    const result = await handler(createEvent());
+
+    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
+  });
+
+  test('gives up after four throttled CreateBucketAccessKey calls', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(throttled());
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain(`Could not create an access key for Lightsail bucket "${BUCKET}": ThrottlingException: Rate exceeded`);
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 4);
+  });
+
+  test('never repeats a CreateBucketAccessKey that failed otherwise: its key may exist', async () => {
+    givenBucket([OLD_KEY_ID]);
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
+
+    await failureOf(handler(createEvent()));
+
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 1);
+  });
+
+  test('names a key that appeared during a failed create, and deletes nothing', async () => {
+    givenBucket([OLD_KEY_ID]);
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+      .resolvesOnce({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] })
+      .resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }, { accessKeyId: NEW_KEY_ID }] });
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain('ServiceException: Internal failure');
+    expect(message).toContain(`Key ${NEW_KEY_ID} appeared on the bucket during the failed call`);
+    expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
+    expect(message).not.toContain(`--access-key-id ${OLD_KEY_ID}`);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('says so when it cannot check for a key made by the failed create', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+      .resolvesOnce({ accessKeys: [] })
+      .rejects(accessDenied('no GetBucketAccessKeys'));
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain('Could not check for a key made by the failed call (AccessDeniedException: no GetBucketAccessKeys)');
   });
 
   test('deletes a key that came back without its secret', async () => {
