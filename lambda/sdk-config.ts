@@ -11,5 +11,7 @@ export const SDK_CLIENT_CONFIG = {
   requestHandler: {
     connectionTimeout: 3_000,
     requestTimeout: 5_000,
+    // Without it, a request past requestTimeout only logs a warning and goes on hanging.
+    throwOnRequestTimeout: true,
   },
 };
