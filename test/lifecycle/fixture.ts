@@ -1,0 +1,91 @@
+import { Stack } from 'aws-cdk-lib';
+import * as lightsail from 'aws-cdk-lib/aws-lightsail';
+import type { StoredAccessKey } from '../../lib/contract';
+import { LightsailBucketAccessKey } from '../../lib';
+import type { AwsEmulator } from '../support/emulator';
+import type { CfnResponse, StackDriver, SynthesizedStack } from '../support/stack-driver';
+import { assemblyFiles, synthesize } from '../support/synth';
+
+export const STACK_NAME = 'Lifecycle';
+export const REGION = 'us-east-1';
+export const ACCOUNT = '123456789012';
+
+export interface KeyStackOptions {
+  readonly bucketName?: string;
+  readonly serial?: number;
+  /** Give the key only the bucket's name instead of the CfnBucket. */
+  readonly byName?: boolean;
+  /** Create the CfnBucket (false: the bucket is made elsewhere). */
+  readonly withBucket?: boolean;
+}
+
+/** A stack with a Lightsail bucket and one access key for it. */
+export function synthesizeKeyStack(options: KeyStackOptions = {}): SynthesizedStack {
+  return synthesize((app) => {
+    const stack = new Stack(app, STACK_NAME, { env: { account: ACCOUNT, region: REGION } });
+    const bucketName = options.bucketName ?? 'lifecycle-bucket';
+    const bucket = options.withBucket === false
+      ? undefined
+      : new lightsail.CfnBucket(stack, 'Bucket', { bucketName, bundleId: 'small_1_0' });
+    new LightsailBucketAccessKey(stack, 'Key', {
+      ...(options.byName || !bucket ? { bucketName } : { bucket }),
+      serial: options.serial,
+    });
+    return stack;
+  });
+}
+
+export function keyId(driver: StackDriver, stack: SynthesizedStack = driver.stack): string {
+  const [logicalId] = driver.keyLogicalIds(stack.template);
+  return logicalId;
+}
+
+/** The secret's AWSCURRENT value, parsed. */
+export function currentKey(emulator: AwsEmulator, secretArn: string): StoredAccessKey | undefined {
+  const value = emulator.currentSecretValue(secretArn);
+  return value === undefined ? undefined : JSON.parse(value) as StoredAccessKey;
+}
+
+export function keyIds(emulator: AwsEmulator, bucketName: string): string[] {
+  return emulator.accessKeys(bucketName).map((key) => key.accessKeyId).sort();
+}
+
+export function expectSuccess(response: CfnResponse): string {
+  if (response.Status !== 'SUCCESS') {
+    throw new Error(`expected SUCCESS, got FAILED: ${response.Reason}`);
+  }
+  return response.PhysicalResourceId;
+}
+
+/**
+ * The two promises of the product: every key of ours in the bucket is held by the secret (no
+ * orphan), and the secret's current version holds a key that exists, with the secret Lightsail
+ * issued for it.
+ */
+export function expectSecretHoldsEveryKey(emulator: AwsEmulator, bucketName: string, secretArn: string, foreignKeyIds: string[] = []): void {
+  const held = new Set(emulator.secretVersions(secretArn)
+    .filter((version) => version.stages.includes('AWSCURRENT') || version.stages.includes('AWSPREVIOUS'))
+    .map((version) => (JSON.parse(version.secretString ?? '{}') as StoredAccessKey).accessKeyId));
+  const ours = keyIds(emulator, bucketName).filter((id) => !foreignKeyIds.includes(id));
+  expect(ours.filter((id) => !held.has(id))).toEqual([]);
+  if (ours.length > 0) {
+    const current = currentKey(emulator, secretArn);
+    expect(ours).toContain(current?.accessKeyId);
+    expect(emulator.issuedSecretAccessKeys()).toContain(current?.secretAccessKey);
+  }
+}
+
+/** Every byte the system emitted, by where it came from. */
+export function emittedTexts(driver: StackDriver, stacks: SynthesizedStack[]): Array<{ where: string; text: string }> {
+  return [
+    ...stacks.flatMap((stack) => assemblyFiles(stack.directory).map(({ file, text }) => ({ where: `${stack.directory}/${file}`, text }))),
+    ...driver.responseBodies.map((text, index) => ({ where: `response ${index}`, text })),
+    ...driver.logLines.map((text, index) => ({ where: `log line ${index}`, text })),
+  ];
+}
+
+/** Where any secret access key the emulator handed out shows up. */
+export function leaks(emulator: AwsEmulator, texts: Array<{ where: string; text: string }>): string[] {
+  const secrets = emulator.issuedSecretAccessKeys();
+  return texts.flatMap(({ where, text }) => secrets.filter((secret) => text.includes(secret)).map(() => where));
+}

@@ -1,0 +1,239 @@
+/**
+ * A local emulator of the parts of Lightsail and Secrets Manager that the handler uses, for the
+ * unmodified AWS SDK v3 clients (point them at it with `env()` or `endpoint`).
+ *
+ *   const emu = await AwsEmulator.start();
+ *   emu.createBucket('my-bucket');
+ *   const lightsail = new LightsailClient({ endpoint: emu.endpoint, region: emu.region, credentials });
+ *   ...
+ *   await emu.stop();
+ */
+import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FaultBook, faultError } from './faults';
+import { LightsailBackend } from './lightsail';
+import { Answer, Route, checkAuthorization, errorAnswer, parseInput, readBody, routeOf, send, targetOf } from './protocol';
+import { SecretsManagerBackend } from './secrets-manager';
+import type { EmulatorCall, EmulatorOptions, FaultSpec, JsonObject, Place, ServiceName } from './types';
+
+export type { EmulatorCall, EmulatorOptions, FaultKind, FaultSpec, ServiceName } from './types';
+export { MAX_KEYS_PER_BUCKET } from './lightsail';
+
+interface CallRecord {
+  readonly service: ServiceName;
+  readonly operation: string;
+  status: number;
+  target?: string;
+}
+
+/** A request that gets no answer (a 'hang' fault) until its timer fires or the emulator stops. */
+interface HeldRequest {
+  readonly response: ServerResponse;
+  timer?: NodeJS.Timeout;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export class AwsEmulator {
+  /** Starts an emulator on 127.0.0.1, on a random free port. */
+  static async start(options: EmulatorOptions = {}): Promise<AwsEmulator> {
+    const server = createServer();
+    const port = await listen(server);
+    const emulator = new AwsEmulator(server, port, options);
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => emulator.onRequest(request, response));
+    return emulator;
+  }
+
+  /** http://127.0.0.1:PORT */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accountId: string;
+
+  private readonly place: Place;
+  private readonly lightsail: LightsailBackend;
+  private readonly secrets: SecretsManagerBackend;
+  private readonly faults = new FaultBook();
+  private readonly held = new Set<HeldRequest>();
+  private callLog: CallRecord[] = [];
+  private stopped = false;
+
+  private constructor(private readonly server: Server, port: number, private readonly options: EmulatorOptions) {
+    this.endpoint = `http://127.0.0.1:${port}`;
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '123456789012';
+    this.place = { region: this.region, accountId: this.accountId };
+    this.lightsail = new LightsailBackend(this.place, options.legacyNotFound ?? false);
+    this.secrets = new SecretsManagerBackend(this.place);
+  }
+
+  /** Variables that point the SDK at the emulator (AWS_MAX_ATTEMPTS is deliberately not set). */
+  env(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL_LIGHTSAIL: this.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.endpoint,
+      AWS_REGION: this.region,
+      AWS_ACCESS_KEY_ID: 'AKIAEMULATOREXAMPLE1',
+      AWS_SECRET_ACCESS_KEY: 'emulator/fake/secret/access/key/EXAMPLE1',
+    };
+  }
+
+  /** Closes the server; hanging requests lose their connection. */
+  async stop(): Promise<void> {
+    if (this.stopped) {
+      return;
+    }
+    this.stopped = true;
+    this.releaseHeld();
+    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  /** Forgets all state, faults and calls; releases hanging requests; restores the start options. */
+  reset(): void {
+    this.releaseHeld();
+    this.lightsail.reset(this.options.legacyNotFound ?? false);
+    this.secrets.reset();
+    this.faults.clear();
+    this.callLog = [];
+  }
+
+  /** Answer Lightsail "not found" with `code: 'DoesNotExist'` and no `__type` (older SDKs' view). */
+  setLegacyNotFound(enabled: boolean): void {
+    this.lightsail.legacyNotFound = enabled;
+  }
+
+  // ----- setup -----
+
+  createBucket(name: string): { name: string; arn: string; url: string } {
+    return this.lightsail.createBucket(name);
+  }
+
+  deleteBucket(name: string): void {
+    this.lightsail.deleteBucket(name);
+  }
+
+  createSecret(name: string): { arn: string } {
+    return this.secrets.createSecret(name);
+  }
+
+  addForeignAccessKey(bucketName: string): { accessKeyId: string; secretAccessKey: string } {
+    return this.lightsail.addForeignAccessKey(bucketName);
+  }
+
+  injectFault(fault: FaultSpec): void {
+    this.faults.add(fault);
+  }
+
+  // ----- inspection -----
+
+  accessKeys(bucketName: string): Array<{ accessKeyId: string; status: string }> {
+    return this.lightsail.accessKeys(bucketName);
+  }
+
+  secretVersions(secretId: string): Array<{ versionId: string; stages: string[]; secretString?: string }> {
+    return this.secrets.secretVersions(secretId);
+  }
+
+  currentSecretValue(secretId: string): string | undefined {
+    return this.secrets.currentSecretValue(secretId);
+  }
+
+  /** Every secret access key this emulator handed out (foreign keys included), for leak checks. */
+  issuedSecretAccessKeys(): string[] {
+    return this.lightsail.issuedSecretAccessKeys();
+  }
+
+  /** Every request that named a known operation, faulted ones included, in arrival order. */
+  calls(): EmulatorCall[] {
+    return this.callLog.map((call) => ({ ...call }));
+  }
+
+  // ----- request handling -----
+
+  private onRequest(request: IncomingMessage, response: ServerResponse): void {
+    readBody(request)
+      .then((body) => this.dispatch(request, response, body))
+      .catch((error: unknown) => send(response, errorAnswer(error)));
+  }
+
+  private dispatch(request: IncomingMessage, response: ServerResponse, body: string): void {
+    let route: Route;
+    try {
+      route = routeOf(request.method, request.headers);
+    } catch (error) {
+      send(response, errorAnswer(error));
+      return;
+    }
+    const call: CallRecord = { service: route.service, operation: route.operation, status: 0 };
+    this.callLog.push(call);
+    let input: JsonObject;
+    try {
+      checkAuthorization(request.headers);
+      input = parseInput(request.headers, body);
+    } catch (error) {
+      this.answer(response, call, errorAnswer(error));
+      return;
+    }
+    call.target = targetOf(input);
+    this.applyFaultOrExecute(response, call, route, input);
+  }
+
+  private applyFaultOrExecute(response: ServerResponse, call: CallRecord, route: Route, input: JsonObject): void {
+    const fault = this.faults.take(route.operation);
+    if (!fault) {
+      this.answer(response, call, this.execute(route, input));
+      return;
+    }
+    const result = fault.afterEffect ? this.execute(route, input) : undefined;
+    if (fault.kind === 'hang') {
+      this.hold(response, fault.hangMs, () => this.answer(response, call, result ?? this.execute(route, input)));
+      return;
+    }
+    this.answer(response, call, errorAnswer(faultError(route.service, fault.kind, route.operation, this.place, call.target)));
+  }
+
+  private execute(route: Route, input: JsonObject): Answer {
+    try {
+      const body = route.service === 'lightsail'
+        ? this.lightsail.handle(route.operation, input)
+        : this.secrets.handle(route.operation, input);
+      return { status: 200, body };
+    } catch (error) {
+      return errorAnswer(error);
+    }
+  }
+
+  private answer(response: ServerResponse, call: CallRecord, answer: Answer): void {
+    call.status = answer.status;
+    send(response, answer);
+  }
+
+  /** Leaves the request unanswered; after `hangMs` (if given) `then` runs, even if the client gave up. */
+  private hold(response: ServerResponse, hangMs: number | undefined, then: () => void): void {
+    const held: HeldRequest = { response };
+    if (hangMs !== undefined) {
+      held.timer = setTimeout(() => {
+        this.held.delete(held);
+        then();
+      }, hangMs);
+    }
+    this.held.add(held);
+  }
+
+  private releaseHeld(): void {
+    for (const held of this.held) {
+      clearTimeout(held.timer);
+      held.response.destroy();
+    }
+    this.held.clear();
+  }
+}

@@ -1,0 +1,288 @@
+/** Secrets Manager: secret values and their versions, for the operations the handler uses. */
+import { commonError, secretsError } from './errors';
+import { epochSeconds, newSecretArnSuffix, newUuid } from './ids';
+import {
+  AWSCURRENT,
+  SecretRecord,
+  VersionRecord,
+  addVersion,
+  labelledVersions,
+  moveStage,
+  versionById,
+  versionByStage,
+} from './secret-versions';
+import type { JsonObject, Place } from './types';
+
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+function validationError(field: string, value: unknown, constraint: string): Error {
+  return commonError(
+    'ValidationException',
+    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must ${constraint}`,
+  );
+}
+
+/** An optional string member with the model's length constraint. */
+function optionalString(input: JsonObject, member: string, min: number, max: number): string | undefined {
+  const value = input[member];
+  if (value === undefined) {
+    return undefined;
+  }
+  const field = member.charAt(0).toLowerCase() + member.slice(1);
+  if (typeof value !== 'string') {
+    throw validationError(field, value, 'be a string');
+  }
+  if (value.length < min) {
+    throw validationError(field, value, `have length greater than or equal to ${min}`);
+  }
+  if (value.length > max) {
+    throw validationError(field, value, `have length less than or equal to ${max}`);
+  }
+  return value;
+}
+
+function requiredString(input: JsonObject, member: string, min: number, max: number): string {
+  const value = optionalString(input, member, min, max);
+  if (value === undefined) {
+    throw validationError(member.charAt(0).toLowerCase() + member.slice(1), null, 'not be null');
+  }
+  return value;
+}
+
+function optionalStages(input: JsonObject): string[] | undefined {
+  const stages = input.VersionStages;
+  if (stages === undefined) {
+    return undefined;
+  }
+  if (!Array.isArray(stages) || stages.length < 1 || stages.length > 20 || stages.some((stage) => typeof stage !== 'string')) {
+    throw validationError('versionStages', JSON.stringify(stages), 'be a list of 1 to 20 strings');
+  }
+  return stages as string[];
+}
+
+function notFound(message = "Secrets Manager can't find the specified secret."): Error {
+  return secretsError('ResourceNotFoundException', message);
+}
+
+function markedForDeletion(): Error {
+  return secretsError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
+}
+
+export class SecretsManagerBackend {
+  private readonly secrets = new Map<string, SecretRecord>();
+
+  constructor(private readonly place: Place) {}
+
+  reset(): void {
+    this.secrets.clear();
+  }
+
+  // ----- setup and inspection -----
+
+  /** An empty secret (no versions), as AWS::SecretsManager::Secret without a value. */
+  createSecret(name: string): { arn: string } {
+    if (!SECRET_NAME.test(name)) {
+      throw new Error(`Invalid secret name: ${name}`);
+    }
+    if (this.secrets.has(name)) {
+      throw new Error(`Secret ${name} already exists`);
+    }
+    const { region, accountId } = this.place;
+    const now = epochSeconds();
+    const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${newSecretArnSuffix()}`;
+    this.secrets.set(name, { name, arn, createdDate: now, lastChangedDate: now, versions: [] });
+    return { arn };
+  }
+
+  secretVersions(secretId: string): Array<{ versionId: string; stages: string[]; secretString?: string }> {
+    return this.setupSecret(secretId).versions.map((version) => ({
+      versionId: version.versionId,
+      stages: [...version.stages],
+      ...(version.secretString === undefined ? {} : { secretString: version.secretString }),
+    }));
+  }
+
+  currentSecretValue(secretId: string): string | undefined {
+    return versionByStage(this.setupSecret(secretId), AWSCURRENT)?.secretString;
+  }
+
+  // ----- operations -----
+
+  handle(operation: string, input: JsonObject): JsonObject {
+    switch (operation) {
+      case 'GetSecretValue':
+        return this.getSecretValue(input);
+      case 'PutSecretValue':
+        return this.putSecretValue(input);
+      case 'UpdateSecretVersionStage':
+        return this.updateSecretVersionStage(input);
+      case 'DescribeSecret':
+        return this.describeSecret(input);
+      case 'ListSecretVersionIds':
+        return this.listSecretVersionIds(input);
+      case 'DeleteSecret':
+        return this.deleteSecret(input);
+      default:
+        throw commonError('UnknownOperationException', `The emulator does not implement Secrets Manager ${operation}.`);
+    }
+  }
+
+  private getSecretValue(input: JsonObject): JsonObject {
+    const versionId = optionalString(input, 'VersionId', 32, 64);
+    const stage = optionalString(input, 'VersionStage', 1, 256);
+    const secret = this.liveSecret(input);
+    const version = versionId === undefined ? this.versionForStage(secret, stage ?? AWSCURRENT) : this.versionForId(secret, versionId, stage);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: version.versionId,
+      ...(version.secretString === undefined ? {} : { SecretString: version.secretString }),
+      ...(version.secretBinary === undefined ? {} : { SecretBinary: version.secretBinary }),
+      VersionStages: [...version.stages],
+      CreatedDate: version.createdDate,
+    };
+  }
+
+  private versionForStage(secret: SecretRecord, stage: string): VersionRecord {
+    const version = versionByStage(secret, stage);
+    if (!version) {
+      throw notFound(`Secrets Manager can't find the specified secret value for staging label: ${stage}`);
+    }
+    return version;
+  }
+
+  private versionForId(secret: SecretRecord, versionId: string, stage: string | undefined): VersionRecord {
+    const version = versionById(secret, versionId);
+    if (!version) {
+      throw notFound(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+    }
+    if (stage !== undefined && !version.stages.includes(stage)) {
+      throw secretsError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
+    }
+    return version;
+  }
+
+  private putSecretValue(input: JsonObject): JsonObject {
+    const token = optionalString(input, 'ClientRequestToken', 32, 64) ?? newUuid();
+    const secretString = optionalString(input, 'SecretString', 0, 65536);
+    const secretBinary = optionalString(input, 'SecretBinary', 0, 87384);
+    const stages = optionalStages(input);
+    const secret = this.liveSecret(input);
+    if ((secretString === undefined) === (secretBinary === undefined)) {
+      throw secretsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary, but not both.');
+    }
+    const existing = versionById(secret, token);
+    if (existing) {
+      if (existing.secretString !== secretString || existing.secretBinary !== secretBinary) {
+        throw secretsError(
+          'ResourceExistsException',
+          `You can't use ClientRequestToken ${token} because that value is already in use for a version of secret ${secret.arn}.`,
+        );
+      }
+      return { ARN: secret.arn, Name: secret.name, VersionId: token, VersionStages: [...existing.stages] };
+    }
+    const now = epochSeconds();
+    const version: VersionRecord = { versionId: token, secretString, secretBinary, createdDate: now, stages: [] };
+    addVersion(secret, version, stages);
+    secret.lastChangedDate = now;
+    return { ARN: secret.arn, Name: secret.name, VersionId: token, VersionStages: [...version.stages] };
+  }
+
+  private updateSecretVersionStage(input: JsonObject): JsonObject {
+    const stage = requiredString(input, 'VersionStage', 1, 256);
+    const moveTo = optionalString(input, 'MoveToVersionId', 32, 64);
+    const removeFrom = optionalString(input, 'RemoveFromVersionId', 32, 64);
+    const secret = this.liveSecret(input);
+    moveStage(secret, stage, moveTo, removeFrom);
+    secret.lastChangedDate = epochSeconds();
+    return { ARN: secret.arn, Name: secret.name };
+  }
+
+  private describeSecret(input: JsonObject): JsonObject {
+    const secret = this.findSecret(input);
+    const labelled = labelledVersions(secret);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      CreatedDate: secret.createdDate,
+      LastChangedDate: secret.lastChangedDate,
+      ...(secret.deletedDate === undefined ? {} : { DeletedDate: secret.deletedDate }),
+      ...(labelled.length === 0 ? {} : {
+        VersionIdsToStages: Object.fromEntries(labelled.map((version) => [version.versionId, [...version.stages]])),
+      }),
+    };
+  }
+
+  private listSecretVersionIds(input: JsonObject): JsonObject {
+    const secret = this.findSecret(input);
+    const versions = input.IncludeDeprecated === true ? secret.versions : labelledVersions(secret);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      Versions: versions.map((version) => ({
+        VersionId: version.versionId,
+        VersionStages: [...version.stages],
+        CreatedDate: version.createdDate,
+      })),
+    };
+  }
+
+  private deleteSecret(input: JsonObject): JsonObject {
+    const secret = this.findSecret(input);
+    const force = input.ForceDeleteWithoutRecovery === true;
+    const windowDays = input.RecoveryWindowInDays;
+    if (force && windowDays !== undefined) {
+      throw secretsError('InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+    }
+    if (windowDays !== undefined && (typeof windowDays !== 'number' || windowDays < 7 || windowDays > 30)) {
+      throw secretsError('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+    }
+    if (secret.deletedDate !== undefined && !force) {
+      throw markedForDeletion();
+    }
+    const deletionDate = epochSeconds() + (force ? 0 : ((windowDays as number | undefined) ?? 30) * 86400);
+    if (force) {
+      this.secrets.delete(secret.name);
+    } else {
+      secret.deletedDate = deletionDate;
+    }
+    return { ARN: secret.arn, Name: secret.name, DeletionDate: deletionDate };
+  }
+
+  // ----- helpers -----
+
+  /** By name, full ARN, or partial ARN (the ARN without its random suffix). */
+  private lookup(secretId: string): SecretRecord | undefined {
+    for (const secret of this.secrets.values()) {
+      if (secret.name === secretId || secret.arn === secretId || secret.arn.slice(0, -7) === secretId) {
+        return secret;
+      }
+    }
+    return undefined;
+  }
+
+  private findSecret(input: JsonObject): SecretRecord {
+    const secret = this.lookup(requiredString(input, 'SecretId', 1, 2048));
+    if (!secret) {
+      throw notFound();
+    }
+    return secret;
+  }
+
+  /** A secret that is not scheduled for deletion. */
+  private liveSecret(input: JsonObject): SecretRecord {
+    const secret = this.findSecret(input);
+    if (secret.deletedDate !== undefined) {
+      throw markedForDeletion();
+    }
+    return secret;
+  }
+
+  private setupSecret(secretId: string): SecretRecord {
+    const secret = this.lookup(secretId);
+    if (!secret) {
+      throw new Error(`Secret ${secretId} does not exist in the emulator`);
+    }
+    return secret;
+  }
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'crypto';
+import * as path from 'path';
+import { format } from 'util';
+import { RESOURCE_TYPE } from '../../lib/contract';
+import type { AwsEmulator } from './emulator';
+import { LambdaFunctionSpec, invokeInChildProcess } from './lambda-runner';
+import { ResolveContext, Template, TemplateResource, resolve, resourcesOfType, stringifyScalars } from './template';
+
+/** The body the Provider framework PUTs to CloudFormation's response URL. */
+export interface CfnResponse {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason: string;
+  readonly PhysicalResourceId: string;
+  readonly LogicalResourceId: string;
+  readonly RequestId: string;
+  readonly Data?: Record<string, string>;
+  readonly NoEcho?: boolean;
+}
+
+export interface SynthesizedStack {
+  /** The cloud assembly folder (cdk.out). */
+  readonly directory: string;
+  readonly stackName: string;
+  readonly template: Template;
+}
+
+type RequestType = 'Create' | 'Update' | 'Delete';
+
+interface FrameworkModules {
+  readonly onEvent: (event: object) => Promise<void>;
+  readonly outbound: {
+    invokeFunction: (request: { FunctionName: string; Payload: string }) => Promise<object>;
+    httpRequest: (options: object, body: string) => Promise<void>;
+  };
+}
+
+/**
+ * Plays CloudFormation for the access keys of one synthesized stack: provisions the stack's buckets
+ * and secrets in the emulator, and sends Create / Update / Delete events through the real Provider
+ * framework code of the assembly's asset, which invokes the real bundled handler in a child process.
+ */
+export class StackDriver {
+  /** Every response body sent to CloudFormation, as sent. */
+  public readonly responseBodies: string[] = [];
+  /** Every line the framework and the handler printed. */
+  public readonly logLines: string[] = [];
+  /** Handler invocations so far. */
+  public invocations = 0;
+
+  /** Provisioned resources by physicalKey(). */
+  private readonly physical: Record<string, { ref: string; attributes: Record<string, string> }> = {};
+  private readonly stackId: string;
+
+  constructor(private readonly emulator: AwsEmulator, public readonly stack: SynthesizedStack) {
+    this.stackId = `arn:aws:cloudformation:${emulator.region}:${emulator.accountId}:stack/${stack.stackName}/${randomUUID()}`;
+    this.provision(stack.template);
+  }
+
+  public keyLogicalIds(template: Template = this.stack.template): string[] {
+    return resourcesOfType(template, RESOURCE_TYPE);
+  }
+
+  /**
+   * Creates in the emulator the buckets and secrets of a template that are not there yet. A bucket
+   * or secret whose name changed is a new physical resource, as in CloudFormation.
+   */
+  public provision(template: Template): void {
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const key = this.physicalKey(logicalId, resource);
+      if (key === undefined || this.physical[key] !== undefined) continue;
+      if (resource.Type === 'AWS::Lightsail::Bucket') {
+        const bucket = this.emulator.createBucket(String(resource.Properties?.BucketName));
+        this.physical[key] = { ref: bucket.name, attributes: { BucketArn: bucket.arn, Url: bucket.url } };
+      } else if (resource.Type === 'AWS::SecretsManager::Secret') {
+        const name = String(resource.Properties?.Name ?? `${logicalId}-${randomUUID().slice(0, 12)}`);
+        this.physical[key] = { ref: this.emulator.createSecret(name).arn, attributes: {} };
+      } else {
+        const arn = `arn:aws:lambda:${this.emulator.region}:${this.emulator.accountId}:function:${logicalId}`;
+        this.physical[key] = { ref: logicalId, attributes: { Arn: arn } };
+      }
+    }
+  }
+
+  /** Identifies a physical resource: its logical id plus the properties whose change replaces it. */
+  private physicalKey(logicalId: string, resource: TemplateResource): string | undefined {
+    switch (resource.Type) {
+      case 'AWS::Lightsail::Bucket': return `${logicalId}|${String(resource.Properties?.BucketName)}`;
+      case 'AWS::SecretsManager::Secret': return `${logicalId}|${String(resource.Properties?.Name ?? '')}`;
+      case 'AWS::Lambda::Function': return logicalId;
+      default: return undefined;
+    }
+  }
+
+  /** The properties CloudFormation would send for a resource of the template. */
+  public properties(logicalId: string, template: Template = this.stack.template): Record<string, string> {
+    const resolved = resolve(this.resource(template, logicalId).Properties ?? {}, this.context(template));
+    return stringifyScalars(resolved) as Record<string, string>;
+  }
+
+  public secretArn(logicalId: string, template: Template = this.stack.template): string {
+    return this.properties(logicalId, template).SecretArn;
+  }
+
+  public create(logicalId: string, template = this.stack.template, requestId = randomUUID()): Promise<CfnResponse> {
+    return this.send('Create', logicalId, template, { requestId });
+  }
+
+  public update(logicalId: string, physicalResourceId: string, template: Template, oldTemplate: Template, requestId = randomUUID()): Promise<CfnResponse> {
+    this.provision(template);
+    return this.send('Update', logicalId, template, { physicalResourceId, oldTemplate, requestId });
+  }
+
+  public delete(logicalId: string, physicalResourceId: string, template = this.stack.template): Promise<CfnResponse> {
+    return this.send('Delete', logicalId, template, { physicalResourceId, requestId: randomUUID() });
+  }
+
+  private async send(
+    requestType: RequestType,
+    logicalId: string,
+    template: Template,
+    options: { requestId: string; physicalResourceId?: string; oldTemplate?: Template },
+  ): Promise<CfnResponse> {
+    const event = {
+      RequestType: requestType,
+      RequestId: options.requestId,
+      ResponseURL: `https://cloudformation-custom-resource-response-${this.emulator.region}.s3.amazonaws.com/${encodeURIComponent(this.stackId)}?X-Amz-Signature=test`,
+      ResourceType: RESOURCE_TYPE,
+      LogicalResourceId: logicalId,
+      StackId: this.stackId,
+      ServiceToken: this.properties(logicalId, template).ServiceToken,
+      ResourceProperties: this.properties(logicalId, template),
+      ...(options.physicalResourceId === undefined ? {} : { PhysicalResourceId: options.physicalResourceId }),
+      ...(options.oldTemplate === undefined ? {} : { OldResourceProperties: this.properties(logicalId, options.oldTemplate) }),
+    };
+    return this.runFramework(template, logicalId, event);
+  }
+
+  private async runFramework(template: Template, logicalId: string, event: object): Promise<CfnResponse> {
+    const frameworkId = this.frameworkFunctionId(template, logicalId);
+    const framework = this.loadFramework(template.Resources[frameworkId]);
+    const handlerId = this.userFunctionId(template, frameworkId);
+    const handlerSpec = this.handlerSpec(template, handlerId);
+    const responses: string[] = [];
+    framework.outbound.invokeFunction = async (request) => {
+      this.invocations++;
+      const invocation = await invokeInChildProcess(handlerSpec, JSON.parse(request.Payload));
+      this.logLines.push(...invocation.logLines);
+      return {
+        StatusCode: 200,
+        Payload: Buffer.from(JSON.stringify(invocation.payload)),
+        ...(invocation.functionError ? { FunctionError: invocation.functionError } : {}),
+      };
+    };
+    framework.outbound.httpRequest = async (_options, body) => {
+      responses.push(body);
+    };
+    process.env.USER_ON_EVENT_FUNCTION_ARN = this.context(template).attributes[handlerId].Arn;
+    const originalLog = console.log;
+    console.log = (...args: unknown[]) => this.logLines.push(format(...args));
+    try {
+      await framework.onEvent(event);
+    } finally {
+      console.log = originalLog;
+    }
+    if (responses.length !== 1) {
+      throw new Error(`the framework sent ${responses.length} responses`);
+    }
+    this.responseBodies.push(responses[0]);
+    return JSON.parse(responses[0]) as CfnResponse;
+  }
+
+  private frameworkFunctionId(template: Template, logicalId: string): string {
+    const token = this.resource(template, logicalId).Properties?.ServiceToken as { 'Fn::GetAtt': [string, string] };
+    return token['Fn::GetAtt'][0];
+  }
+
+  private userFunctionId(template: Template, frameworkId: string): string {
+    const variables = this.resource(template, frameworkId).Properties?.Environment as { Variables: Record<string, unknown> };
+    const arn = variables.Variables.USER_ON_EVENT_FUNCTION_ARN as { 'Fn::GetAtt': [string, string] };
+    return arn['Fn::GetAtt'][0];
+  }
+
+  private assetFolder(resource: TemplateResource): string {
+    return path.join(this.stack.directory, String(resource.Metadata?.['aws:asset:path']));
+  }
+
+  private loadFramework(resource: TemplateResource): FrameworkModules {
+    const folder = this.assetFolder(resource);
+    const [file, exportName] = String(resource.Properties?.Handler).split('.');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const outbound = require(path.join(folder, 'outbound.js'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const onEvent = require(path.join(folder, `${file}.js`))[exportName];
+    return { onEvent, outbound };
+  }
+
+  private handlerSpec(template: Template, handlerId: string): LambdaFunctionSpec {
+    const resource = this.resource(template, handlerId);
+    const properties = resource.Properties ?? {};
+    const [file, exportName] = String(properties.Handler).split('.');
+    const variables = resolve((properties.Environment as { Variables?: object } | undefined)?.Variables ?? {}, this.context(template));
+    return {
+      file: path.join(this.assetFolder(resource), `${file}.js`),
+      exportName,
+      timeoutSeconds: Number(properties.Timeout ?? 3),
+      environment: {
+        ...(variables as Record<string, string>),
+        ...this.emulator.env(),
+        PATH: process.env.PATH ?? '',
+        AWS_LAMBDA_FUNCTION_NAME: handlerId,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(properties.MemorySize ?? 128),
+        AWS_EXECUTION_ENV: `AWS_Lambda_${String(properties.Runtime)}`,
+        AWS_DEFAULT_REGION: this.emulator.region,
+      },
+    };
+  }
+
+  private resource(template: Template, logicalId: string): TemplateResource {
+    const resource = template.Resources[logicalId];
+    if (!resource) {
+      throw new Error(`no resource ${logicalId} in the template`);
+    }
+    return resource;
+  }
+
+  private context(template: Template): ResolveContext {
+    const refs: Record<string, string> = {};
+    const attributes: Record<string, Record<string, string>> = {};
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const provisioned = this.physical[this.physicalKey(logicalId, resource) ?? ''];
+      if (provisioned) {
+        refs[logicalId] = provisioned.ref;
+        attributes[logicalId] = provisioned.attributes;
+      }
+    }
+    return { region: this.emulator.region, accountId: this.emulator.accountId, stackName: this.stack.stackName, refs, attributes };
+  }
+}
