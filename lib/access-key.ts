@@ -94,6 +94,8 @@ export class LightsailBucketAccessKey extends Construct {
   /** The secret holding the key's credentials as JSON. */
   public readonly secret: secretsmanager.ISecret;
 
+  private readonly encryptionKey?: kms.IKey;
+
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProps) {
     super(scope, id);
     this.validate(props);
@@ -111,6 +113,7 @@ export class LightsailBucketAccessKey extends Construct {
     // Created empty: only the handler ever writes a value, and no generated value ever exists.
     (secret.node.defaultChild as secretsmanager.CfnSecret).generateSecretString = undefined;
     this.secret = secret;
+    this.encryptionKey = props.encryptionKey;
 
     const provider = AccessKeyProvider.of(this);
     const properties: AccessKeyResourceProperties = {
@@ -146,8 +149,7 @@ export class LightsailBucketAccessKey extends Construct {
       }),
     ];
     if (props.encryptionKey) {
-      const viaSecretsManager = new kms.ViaServicePrincipal(`secretsmanager.${stack.region}.amazonaws.com`, provider.handlerRole);
-      grants.push(props.encryptionKey.grant(viaSecretsManager, 'kms:Decrypt', 'kms:GenerateDataKey'));
+      grants.push(this.grantKeyThroughSecretsManager(provider.handlerRole, 'kms:Decrypt', 'kms:GenerateDataKey'));
     }
     // Permissions exist before the key is created, and outlive it until its deletion.
     grants.forEach((grant) => grant.applyBefore(resource));
@@ -157,7 +159,22 @@ export class LightsailBucketAccessKey extends Construct {
    * Grants reading the key's secret (and decrypting it, when a customer managed key encrypts it).
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
+    const grant = this.secret.grantRead(grantee);
+    return this.encryptionKey ? grant.combine(this.grantKeyThroughSecretsManager(grantee, 'kms:Decrypt')) : grant;
+  }
+
+  /**
+   * KMS actions on the secret's key, only through Secrets Manager, in the grantee's own policy: the
+   * key policy of an imported key cannot be changed, and a grant in the role's policy can be made a
+   * dependency of the custom resource.
+   */
+  private grantKeyThroughSecretsManager(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.encryptionKey!.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+    });
   }
 
   private validate(props: LightsailBucketAccessKeyProps): void {
@@ -188,10 +205,14 @@ export class LightsailBucketAccessKey extends Construct {
     if (props.removalPolicy !== undefined && ![RemovalPolicy.DESTROY, RemovalPolicy.RETAIN].includes(props.removalPolicy)) {
       fail(`"removalPolicy" must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN (got ${props.removalPolicy})`);
     }
-    const bucketRegion = props.bucket?.env.region;
-    const stackRegion = Stack.of(this).region;
-    if (bucketRegion && !Token.isUnresolved(bucketRegion) && !Token.isUnresolved(stackRegion) && bucketRegion !== stackRegion) {
-      fail(`"bucket" is in region ${bucketRegion} but this stack deploys to ${stackRegion}: create the key in the bucket's stack or region`);
+    const stack = Stack.of(this);
+    for (const [what, bucketValue, stackValue] of [
+      ['region', props.bucket?.env.region, stack.region],
+      ['account', props.bucket?.env.account, stack.account],
+    ] as const) {
+      if (bucketValue && !Token.isUnresolved(bucketValue) && !Token.isUnresolved(stackValue) && bucketValue !== stackValue) {
+        fail(`"bucket" is in ${what} ${bucketValue} but this stack deploys to ${what} ${stackValue}: the handler creates keys in its own account and region`);
+      }
     }
   }
 }
