@@ -152,9 +152,11 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
     return { PhysicalResourceId: accessKeyId };
   }
   const { BucketName: bucketName, SecretArn: secretArn } = readProperties(event.ResourceProperties);
+  // Secret first: if that fails, the key still exists and the secret still holds it, so running
+  // applications keep working until CloudFormation retries.
+  await restorePreviousIfCurrentHolds(secretArn, accessKeyId);
   const deleted = await deleteAccessKey(bucketName, accessKeyId);
   logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId });
-  await restorePreviousIfCurrentHolds(secretArn, accessKeyId);
   return { PhysicalResourceId: accessKeyId };
 }
 

@@ -473,6 +473,9 @@ describe('Delete', () => {
     expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
       SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current',
     });
+    // The secret moves back before the key goes, so it never holds a deleted key.
+    const restore = secretsManager.commandCalls(UpdateSecretVersionStageCommand)[0];
+    expect(restore.calledBefore(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0])).toBe(true);
   });
 
   test('looks for the previous key in the bucket the previous version names', async () => {
@@ -518,6 +521,7 @@ describe('Delete', () => {
     const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
 
     expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current again: AccessDeniedException: no UpdateSecretVersionStage`);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
   test('fails naming the bucket when the previous key cannot be looked up', async () => {
@@ -529,6 +533,7 @@ describe('Delete', () => {
 
     expect(message).toBe(`Could not list the access keys of Lightsail bucket "${BUCKET}": AccessDeniedException: no GetBucketAccessKeys`);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
   test('fails naming the secret when it cannot be read', async () => {
@@ -538,5 +543,6 @@ describe('Delete', () => {
     const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
 
     expect(message).toBe(`Could not read version AWSCURRENT of secret ${SECRET_ARN}: AccessDeniedException: no GetSecretValue`);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 });

@@ -133,6 +133,11 @@ export class AwsEmulator {
     this.faults.add(fault);
   }
 
+  /** Drops the faults still queued (the operator fixed the cause); state and calls stay. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   // ----- inspection -----
 
   accessKeys(bucketName: string): Array<{ accessKeyId: string; status: string }> {
