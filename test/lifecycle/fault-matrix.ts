@@ -5,6 +5,7 @@
  */
 import type { FaultSpec } from '../support/emulator';
 import { AwsEmulator } from '../support/emulator';
+import { emittedTexts, leaks } from '../support/leaks';
 import { CfnResponse, StackDriver, SynthesizedStack } from '../support/stack-driver';
 import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
@@ -128,6 +129,7 @@ function expectOutcome(fault: FaultName, operation: string, response: CfnRespons
 export function describeFaultMatrix(phases: Phase[]): void {
   let emulator: AwsEmulator;
   let stacks: Stacks;
+  const drivers: StackDriver[] = [];
 
   beforeAll(async () => {
     emulator = await AwsEmulator.start();
@@ -135,6 +137,10 @@ export function describeFaultMatrix(phases: Phase[]): void {
   });
 
   afterAll(async () => {
+    // Whatever failed and however: no secret access key in cdk.out, a response or a log line.
+    const texts = drivers.flatMap((driver) => emittedTexts(driver, [stacks.first, stacks.bumped]));
+    expect(drivers.length).toBeGreaterThan(0);
+    expect(leaks(emulator, texts)).toEqual([]);
     await emulator.stop();
   });
 
@@ -150,6 +156,7 @@ export function describeFaultMatrix(phases: Phase[]): void {
     const cases = OPERATIONS[phase].flatMap((operation) => (Object.keys(FAULTS) as FaultName[]).map((fault) => [operation, fault] as const));
     test.each(cases)('%s %s', async (operation, fault) => {
       const world = await arrange(emulator, stacks, phase);
+      drivers.push(world.driver);
       emulator.injectFault({ operation, ...FAULTS[fault] });
 
       const response = await act(world, stacks, phase);

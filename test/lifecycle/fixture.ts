@@ -4,7 +4,7 @@ import type { StoredAccessKey } from '../../lib/contract';
 import { LightsailBucketAccessKey } from '../../lib';
 import type { AwsEmulator } from '../support/emulator';
 import type { CfnResponse, StackDriver, SynthesizedStack } from '../support/stack-driver';
-import { assemblyFiles, synthesize } from '../support/synth';
+import { synthesize } from '../support/synth';
 
 export const STACK_NAME = 'Lifecycle';
 export const REGION = 'us-east-1';
@@ -73,19 +73,4 @@ export function expectSecretHoldsEveryKey(emulator: AwsEmulator, bucketName: str
     expect(ours).toContain(current?.accessKeyId);
     expect(emulator.issuedSecretAccessKeys()).toContain(current?.secretAccessKey);
   }
-}
-
-/** Every byte the system emitted, by where it came from. */
-export function emittedTexts(driver: StackDriver, stacks: SynthesizedStack[]): Array<{ where: string; text: string }> {
-  return [
-    ...stacks.flatMap((stack) => assemblyFiles(stack.directory).map(({ file, text }) => ({ where: `${stack.directory}/${file}`, text }))),
-    ...driver.responseBodies.map((text, index) => ({ where: `response ${index}`, text })),
-    ...driver.logLines.map((text, index) => ({ where: `log line ${index}`, text })),
-  ];
-}
-
-/** Where any secret access key the emulator handed out shows up. */
-export function leaks(emulator: AwsEmulator, texts: Array<{ where: string; text: string }>): string[] {
-  const secrets = emulator.issuedSecretAccessKeys();
-  return texts.flatMap(({ where, text }) => secrets.filter((secret) => text.includes(secret)).map(() => where));
 }

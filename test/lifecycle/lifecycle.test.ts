@@ -4,9 +4,8 @@
  */
 import { AwsEmulator } from '../support/emulator';
 import { StackDriver, SynthesizedStack } from '../support/stack-driver';
-import {
-  currentKey, emittedTexts, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, leaks, synthesizeKeyStack,
-} from './fixture';
+import { emittedTexts, leaks } from '../support/leaks';
+import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 const BUCKET = 'lifecycle-bucket';
 const OTHER_BUCKET = 'lifecycle-other-bucket';

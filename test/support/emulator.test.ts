@@ -49,8 +49,13 @@ afterAll(async () => {
   await emu.stop();
 });
 
+/** Secrets issued before this test: reset() keeps them, for leak checks across tests. */
+let issuedBefore: number;
+const issuedInThisTest = () => emu.issuedSecretAccessKeys().slice(issuedBefore);
+
 beforeEach(() => {
   emu.reset();
+  issuedBefore = emu.issuedSecretAccessKeys().length;
   emu.createBucket(BUCKET);
   secretArn = emu.createSecret(SECRET).arn;
 });
@@ -121,7 +126,7 @@ describe('Lightsail', () => {
     ]);
     expect(JSON.stringify(listed)).not.toContain(key.secretAccessKey!);
     expect(emu.accessKeys(BUCKET)).toEqual([{ accessKeyId: key.accessKeyId, status: 'Active' }]);
-    expect(emu.issuedSecretAccessKeys()).toEqual([key.secretAccessKey]);
+    expect(issuedInThisTest()).toEqual([key.secretAccessKey]);
   });
 
   test('a bucket holds at most two keys, foreign ones included', async () => {
@@ -131,8 +136,15 @@ describe('Lightsail', () => {
     expect(error).toBeInstanceOf(InvalidInputException);
     expect(error.message).toMatch(/maximum of 2 access keys/);
     expect(emu.accessKeys(BUCKET)).toHaveLength(2);
-    expect(emu.issuedSecretAccessKeys()).toHaveLength(2);
-    expect(emu.issuedSecretAccessKeys()).toContain(foreign.secretAccessKey);
+    expect(issuedInThisTest()).toHaveLength(2);
+    expect(issuedInThisTest()).toContain(foreign.secretAccessKey);
+  });
+
+  test('reset() forgets keys but remembers the secrets it issued', async () => {
+    const key = await lightsail.send(new CreateBucketAccessKeyCommand({ bucketName: BUCKET }));
+    emu.reset();
+    expect(emu.issuedSecretAccessKeys()).toContain(key.accessKey!.secretAccessKey);
+    expect(() => emu.accessKeys(BUCKET)).toThrow();
   });
 
   test('DeleteBucketAccessKey removes the key; a second delete is NotFound', async () => {

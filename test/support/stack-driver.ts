@@ -72,7 +72,7 @@ export class StackDriver {
         const bucket = this.emulator.createBucket(String(resource.Properties?.BucketName));
         this.physical[key] = { ref: bucket.name, attributes: { BucketArn: bucket.arn, Url: bucket.url } };
       } else if (resource.Type === 'AWS::SecretsManager::Secret') {
-        const name = String(resource.Properties?.Name ?? `${logicalId}-${randomUUID().slice(0, 12)}`);
+        const name = String(resource.Properties?.Name ?? `${logicalId}-${randomUUID().replace(/-/g, '').slice(0, 12)}`);
         this.physical[key] = { ref: this.emulator.createSecret(name).arn, attributes: {} };
       } else {
         const arn = `arn:aws:lambda:${this.emulator.region}:${this.emulator.accountId}:function:${logicalId}`;

@@ -97,7 +97,10 @@ export class AwsEmulator {
     await closed;
   }
 
-  /** Forgets all state, faults and calls; releases hanging requests; restores the start options. */
+  /**
+   * Forgets all state, faults and calls (not the secrets it issued); releases hanging requests;
+   * restores the start options.
+   */
   reset(): void {
     this.releaseHeld();
     this.lightsail.reset(this.options.legacyNotFound ?? false);

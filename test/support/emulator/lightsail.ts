@@ -51,13 +51,13 @@ function lastUsedNever(): JsonObject {
 
 export class LightsailBackend {
   private readonly buckets = new Map<string, BucketRecord>();
-  private issued: string[] = [];
+  /** Every secret access key ever handed out; survives reset() so leak checks span many tests. */
+  private readonly issued: string[] = [];
 
   constructor(private readonly place: Place, public legacyNotFound: boolean) {}
 
   reset(legacyNotFound: boolean): void {
     this.buckets.clear();
-    this.issued = [];
     this.legacyNotFound = legacyNotFound;
   }
 
