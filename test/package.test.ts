@@ -26,6 +26,8 @@ describe('npm package', () => {
       'lib/contract.js',
       'package.json',
       'README.md',
+      'API.md',
+      '.jsii',
     ]));
   });
 
