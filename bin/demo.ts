@@ -23,7 +23,9 @@ function synthesizeExample(serial: number): SynthesizedStack {
 }
 
 function masked(secretString: string | undefined): string {
-  if (secretString === undefined) return '(no value)';
+  if (secretString === undefined) {
+    return '(no value)';
+  }
   const value = JSON.parse(secretString) as StoredAccessKey;
   return JSON.stringify({ ...value, secretAccessKey: `${'*'.repeat(8)} (${value.secretAccessKey.length} characters, masked)` });
 }

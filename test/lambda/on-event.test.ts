@@ -98,12 +98,16 @@ function givenBucket(existingKeyIds: string[] = []): void {
 function givenSecretVersions(current?: string, previous?: string): void {
   secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
     .callsFake(async () => {
-      if (current === undefined) throw secretNotFound();
+      if (current === undefined) {
+        throw secretNotFound();
+      }
       return { VersionId: 'v-current', SecretString: current, VersionStages: ['AWSCURRENT'] };
     });
   secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPREVIOUS' })
     .callsFake(async () => {
-      if (previous === undefined) throw secretNotFound();
+      if (previous === undefined) {
+        throw secretNotFound();
+      }
       return { VersionId: 'v-previous', SecretString: previous, VersionStages: ['AWSPREVIOUS'] };
     });
   secretsManager.on(UpdateSecretVersionStageCommand).resolves({});

@@ -67,7 +67,9 @@ export class StackDriver {
   public provision(template: Template): void {
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       const key = this.physicalKey(logicalId, resource);
-      if (key === undefined || this.physical[key] !== undefined) continue;
+      if (key === undefined || this.physical[key] !== undefined) {
+        continue;
+      }
       if (resource.Type === 'AWS::Lightsail::Bucket') {
         const bucket = this.emulator.createBucket(String(resource.Properties?.BucketName));
         this.physical[key] = { ref: bucket.name, attributes: { BucketArn: bucket.arn, Url: bucket.url } };
