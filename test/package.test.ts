@@ -53,3 +53,52 @@ describe('npm package', () => {
     expect(output.endsWith('{"PhysicalResourceId":"AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"}')).toBe(true);
   });
 });
+
+describe('the packed library in a fresh CDK app', () => {
+  const ROOT = path.join(__dirname, '..');
+  const lockedVersion = (name: string): string =>
+    (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf-8')) as { version: string }).version;
+  let appFolder: string;
+
+  beforeAll(() => {
+    appFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'consumer-'));
+    const tarball = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', appFolder], { cwd: ROOT, encoding: 'utf-8' }).trim().split('\n').pop()!;
+    fs.writeFileSync(path.join(appFolder, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    // Like a user's app: the package from its tarball, its peers from the registry (npm's cache after npm ci).
+    execFileSync('npm', [
+      'install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts',
+      `./${tarball}`, `aws-cdk-lib@${lockedVersion('aws-cdk-lib')}`, `constructs@${lockedVersion('constructs')}`,
+    ], { cwd: appFolder, stdio: 'ignore' });
+    fs.writeFileSync(path.join(appFolder, 'app.js'), `
+      const { App, Stack } = require('aws-cdk-lib');
+      const lightsail = require('aws-cdk-lib/aws-lightsail');
+      const { LightsailBucketAccessKey } = require('cdk-lightsail-bucket-access-key');
+      const app = new App({ outdir: 'cdk.out', context: { 'aws:cdk:enable-asset-metadata': true } });
+      const stack = new Stack(app, 'Consumer');
+      const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'consumer-bucket', bundleId: 'small_1_0' });
+      new LightsailBucketAccessKey(stack, 'One', { bucket });
+      new LightsailBucketAccessKey(stack, 'Two', { bucketName: 'bucket-made-elsewhere', serial: 1 });
+      app.synth();
+    `);
+    execFileSync(process.execPath, ['app.js'], { cwd: appFolder, stdio: 'ignore' });
+  }, 180_000);
+
+  test('synthesizes two keys with one provider', () => {
+    const template = JSON.parse(fs.readFileSync(path.join(appFolder, 'cdk.out', 'Consumer.template.json'), 'utf-8')) as
+      { Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties?: Record<string, unknown> }> };
+    const types = Object.values(template.Resources).map((resource) => resource.Type);
+    expect(types.filter((type) => type === 'Custom::LightsailBucketAccessKey')).toHaveLength(2);
+    expect(types.filter((type) => type === 'AWS::SecretsManager::Secret')).toHaveLength(2);
+    expect(types.filter((type) => type === 'AWS::Lambda::Function')).toHaveLength(2);
+  });
+
+  test('the handler asset is the bundle that was built, byte for byte', () => {
+    const template = JSON.parse(fs.readFileSync(path.join(appFolder, 'cdk.out', 'Consumer.template.json'), 'utf-8')) as
+      { Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties?: Record<string, unknown> }> };
+    const handler = Object.values(template.Resources).find((resource) => resource.Properties?.Handler === 'index.handler')!;
+    const asset = path.join(appFolder, 'cdk.out', handler.Metadata!['aws:asset:path'], 'index.js');
+    expect(fs.readFileSync(asset)).toEqual(fs.readFileSync(path.join(ROOT, 'lambda', 'dist', 'on-event', 'index.js')));
+    // It came from the installed package, not from this repository.
+    expect(fs.realpathSync(require.resolve('cdk-lightsail-bucket-access-key', { paths: [appFolder] }))).toContain(appFolder);
+  });
+});
