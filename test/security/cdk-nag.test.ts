@@ -1,0 +1,187 @@
+/**
+ * cdk-nag v3 (AwsSolutions pack) on the example app and on a stack with a customer managed key and a
+ * bucket known only by name. Every finding must be fixed or acknowledged here, on its own resource,
+ * with a reason; any new finding fails these tests.
+ */
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lightsail from 'aws-cdk-lib/aws-lightsail';
+import { ExampleStack } from '../../bin/example-stack';
+import { LightsailBucketAccessKey } from '../../lib';
+import { AccessKeyProvider } from '../../lib/access-key-provider';
+import { ENV } from '../lib/stack-fixture';
+import {
+  Acknowledgement,
+  acknowledge,
+  actionsOnAcknowledgedWildcards,
+  newApp,
+  rawFindings,
+  removeOutdirs,
+  synthWithNag,
+} from './nag-harness';
+
+/** The stack id of bin/example-app.ts, so that paths are those `cdk synth` reports. */
+const EXAMPLE = 'LightsailBucketAccessKeyExample';
+const CMK_STACK = 'CmkAndNamedBucket';
+
+const SECRET_ROTATION_REASON =
+  'Secrets Manager cannot rotate a Lightsail bucket access key by itself. The key is rotated by the ' +
+  "construct's `serial`: bumping it makes the next deployment create a new key, store it as the secret's " +
+  'new AWSCURRENT version, and delete the old key once the deployment has succeeded. Scheduled rotation ' +
+  '(a rotation function) is planned: issue #6.';
+
+/** Acknowledgements every stack with a key needs: the shared provider's two roles. */
+function providerAcknowledgements(stack: Stack): Acknowledgement[] {
+  const at = `${stack.node.path}/LightsailBucketAccessKeyProvider`;
+  const handlerFunction = stack.node.findChild('LightsailBucketAccessKeyProvider').node.findChild('OnEventHandler').node.defaultChild as CfnElement;
+  return [
+    {
+      path: `${at}/HandlerRole/DefaultPolicy/Resource`,
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'lightsail:GetBuckets and lightsail:GetBucketAccessKeys support no resource type (Service Authorization ' +
+        "Reference for Amazon Lightsail), so '*' is the only resource they accept. The handler uses them read-only, " +
+        'to check that the bucket exists and to count its keys. No other action of this policy is granted on "*".',
+      wildcardActions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets'],
+    },
+    {
+      path: `${at}/FrameworkRole/DefaultPolicy/Resource`,
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(handlerFunction)}.Arn>:*]`,
+      reason:
+        "aws-cdk-lib's custom_resources.Provider grants its framework function lambda:InvokeFunction on the onEvent " +
+        "handler and on that one function's qualified ARNs (`<handler ARN>:*`: its versions and aliases). The " +
+        'wildcard reaches no other function.',
+      wildcardActions: ['lambda:InvokeFunction'],
+    },
+  ];
+}
+
+interface NagCase {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly acknowledgements: Acknowledgement[];
+}
+
+/** The example app as bin/example-app.ts builds it without context (environment-agnostic, no serial). */
+function exampleCase(): NagCase {
+  const app = newApp();
+  const stack = new ExampleStack(app, EXAMPLE, { bucketName: 'cdk-lightsail-access-key-example' });
+  return {
+    app,
+    stack,
+    acknowledgements: [
+      { path: `${EXAMPLE}/AppKey/Secret/Resource`, id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION_REASON },
+      ...providerAcknowledgements(stack),
+    ],
+  };
+}
+
+/** A key of an app bucket encrypted with a customer managed key, and a key of a bucket known by name. */
+function cmkCase(): NagCase {
+  const app = newApp();
+  const stack = new Stack(app, CMK_STACK, { env: ENV });
+  const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'cdk-nag-app-bucket', bundleId: 'small_1_0' });
+  new LightsailBucketAccessKey(stack, 'CmkKey', {
+    bucket,
+    encryptionKey: new kms.Key(stack, 'K', { enableKeyRotation: true }),
+  });
+  new LightsailBucketAccessKey(stack, 'NamedKey', { bucketName: 'bucket-made-by-hand' });
+  const [handlerPolicyAck, frameworkAck] = providerAcknowledgements(stack);
+  return {
+    app,
+    stack,
+    acknowledgements: [
+      { path: `${CMK_STACK}/CmkKey/Secret/Resource`, id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION_REASON },
+      { path: `${CMK_STACK}/NamedKey/Secret/Resource`, id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION_REASON },
+      handlerPolicyAck,
+      {
+        path: handlerPolicyAck.path,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lightsail:${ENV.region}:${ENV.account}:Bucket/*]`,
+        reason:
+          'Documented scope of `bucketName` (README, IAM): Lightsail bucket ARNs end in the bucket\'s internal id, not ' +
+          'its name, so for a bucket made outside this app, creating and deleting its keys can be scoped to the ' +
+          "buckets of this stack's account and region, no further. Keys of app buckets (`bucket`) are scoped to one bucket.",
+        wildcardActions: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
+      },
+      frameworkAck,
+    ],
+  };
+}
+
+const CASES: Array<[string, () => NagCase]> = [
+  ['the example stack (bin/example-stack.ts)', exampleCase],
+  ['a stack with a customer managed key and a bucketName-only key', cmkCase],
+];
+
+afterAll(removeOutdirs);
+
+describe.each(CASES)('cdk-nag AwsSolutions on %s', (_name, build) => {
+  test('leaves no unacknowledged finding, and synthesis succeeds', () => {
+    const { app, acknowledgements } = build();
+    acknowledge(app, acknowledgements);
+    const run = synthWithNag(app);
+    expect(run.packRuns).toBe(1);
+    expect(run.findings).toEqual([]);
+    expect(run.synthError).toBeUndefined();
+  });
+
+  test('each acknowledgement matches a finding raised on exactly that resource (none is stale), with a specific reason', () => {
+    const { app, acknowledgements } = build();
+    const raw = rawFindings(app);
+    for (const { path, id, reason } of acknowledgements) {
+      expect(raw).toContainEqual({ rule: id, path });
+      expect(reason.length).toBeGreaterThan(100);
+    }
+    // Each acknowledgement names one finding: none is listed twice.
+    expect(new Set(acknowledgements.map((a) => `${a.path} ${a.id}`)).size).toBe(acknowledgements.length);
+  });
+
+  test('each acknowledged IAM5 wildcard resource carries only the actions its reason names', () => {
+    const { app, acknowledgements } = build();
+    expect(actionsOnAcknowledgedWildcards(app, acknowledgements)).toEqual(
+      acknowledgements
+        .filter((a) => a.wildcardActions)
+        .map((a) => ({ id: a.id, actions: [...a.wildcardActions!].sort() })),
+    );
+  });
+});
+
+describe('cdk-nag AwsSolutions catches what was not acknowledged', () => {
+  test('a new finding fails synthesis: s3:* on "*" in the example app role', () => {
+    const { app, stack, acknowledgements } = exampleCase();
+    acknowledge(app, acknowledgements);
+    (stack.node.findChild('AppRole') as iam.Role).addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+    const run = synthWithNag(app);
+    // The handler policy's Resource::* acknowledgement does not reach the app role's policy.
+    expect(run.findings).toEqual([
+      { rule: 'AwsSolutions-IAM5[Action::s3:*]', path: `${EXAMPLE}/AppRole/DefaultPolicy/Resource` },
+      { rule: 'AwsSolutions-IAM5[Resource::*]', path: `${EXAMPLE}/AppRole/DefaultPolicy/Resource` },
+    ]);
+    expect(run.synthError?.message).toMatch(/AwsSolutions-IAM5\[Action::s3:\*\]/);
+  });
+
+  test('s3:* on "*" in the handler role fails synthesis although Resource::* is acknowledged there', () => {
+    const { app, stack, acknowledgements } = exampleCase();
+    acknowledge(app, acknowledgements);
+    AccessKeyProvider.of(stack).handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+    const run = synthWithNag(app);
+    expect(run.findings).toEqual([
+      { rule: 'AwsSolutions-IAM5[Action::s3:*]', path: `${EXAMPLE}/LightsailBucketAccessKeyProvider/HandlerRole/DefaultPolicy/Resource` },
+    ]);
+    expect(run.synthError?.message).toMatch(/AwsSolutions-IAM5\[Action::s3:\*\]/);
+  });
+
+  test('secretsmanager:GetSecretValue on "*" in the handler role passes cdk-nag under the Resource::* acknowledgement, but the wildcard check catches it', () => {
+    const { app, stack, acknowledgements } = exampleCase();
+    acknowledge(app, acknowledgements);
+    AccessKeyProvider.of(stack).handlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }),
+    );
+    expect(synthWithNag(app).findings).toEqual([]);
+    expect(actionsOnAcknowledgedWildcards(app, acknowledgements)[0]).toEqual({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      actions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets', 'secretsmanager:GetSecretValue'],
+    });
+  });
+});
