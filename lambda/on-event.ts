@@ -15,13 +15,8 @@ import {
   AccessKeyResourceProperties,
   REPLACING_PROPERTIES,
 } from '../lib/contract';
-import {
-  MAX_ACCESS_KEYS_PER_BUCKET,
-  accessKeyExists,
-  createAccessKey,
-  deleteAccessKey,
-  readBucket,
-} from './lightsail';
+import { freeSlot, heldVersions } from './key-slots';
+import { accessKeyExists, createAccessKey, deleteAccessKey, readBucket } from './lightsail';
 import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
 
@@ -75,15 +70,10 @@ async function create(properties: AccessKeyResourceProperties, requestId: string
   }
 
   const bucket = await readBucket(bucketName);
-  if (bucket.accessKeyIds.length >= MAX_ACCESS_KEYS_PER_BUCKET) {
-    throw new Error(
-      `Lightsail bucket "${bucketName}" already has ${bucket.accessKeyIds.length} access keys ` +
-      `(${bucket.accessKeyIds.join(', ')}); Lightsail allows ${MAX_ACCESS_KEYS_PER_BUCKET} keys per bucket. ` +
-      'Delete a key that is no longer used, then deploy again.',
-    );
-  }
+  // After rotations a replacement finds the bucket full: the key only AWSPREVIOUS holds makes room.
+  const accessKeyIds = await freeSlot(bucketName, bucket.accessKeyIds, secretArn);
 
-  const key = await createAccessKey(bucketName, bucket.accessKeyIds);
+  const key = await createAccessKey(bucketName, accessKeyIds);
   logStep('key-created', { bucketName, accessKeyId: key.accessKeyId });
   try {
     await storeAccessKey(secretArn, requestId, {
@@ -92,6 +82,7 @@ async function create(properties: AccessKeyResourceProperties, requestId: string
       bucketName,
       region: process.env.AWS_REGION ?? '',
       bucketUrl: bucket.url,
+      serial: properties.Serial,
     });
   } catch (error) {
     return compensate(properties, key.accessKeyId, error);
@@ -151,12 +142,19 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
     logStep('delete-skipped-not-a-key', { physicalResourceId: accessKeyId });
     return { PhysicalResourceId: accessKeyId };
   }
-  const { BucketName: bucketName, SecretArn: secretArn } = readProperties(event.ResourceProperties);
+  const properties = readProperties(event.ResourceProperties);
+  const { BucketName: bucketName, SecretArn: secretArn } = properties;
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
   await restorePreviousIfCurrentHolds(secretArn, accessKeyId);
-  const deleted = await deleteAccessKey(bucketName, accessKeyId);
-  logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId });
+  // Rotation may have replaced the key this physical id names: its generation's keys all go.
+  const generationKeys = (await heldVersions(secretArn))
+    .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))
+    .map((version) => version.accessKeyId!);
+  for (const key of new Set([accessKeyId, ...generationKeys])) {
+    const deleted = await deleteAccessKey(bucketName, key);
+    logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId: key });
+  }
   return { PhysicalResourceId: accessKeyId };
 }
 

@@ -4,7 +4,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import type { StoredAccessKey } from '../lib/contract';
+import type { StoredAccessKey, VersionStage } from '../lib/contract';
 import { SDK_CLIENT_CONFIG } from './sdk-config';
 import { describeError, errorName } from './sdk-errors';
 
@@ -15,12 +15,16 @@ export interface StoredVersion {
   readonly versionId: string;
   readonly accessKeyId?: string;
   readonly bucketName?: string;
+  readonly serial?: string;
 }
 
-export type VersionSelector = { readonly VersionId: string } | { readonly VersionStage: 'AWSCURRENT' | 'AWSPREVIOUS' };
+export interface VersionSelector {
+  readonly VersionId?: string;
+  readonly VersionStage?: VersionStage;
+}
 
 function selectorText(selector: VersionSelector): string {
-  return 'VersionId' in selector ? `version ${selector.VersionId}` : `version ${selector.VersionStage}`;
+  return `version ${[selector.VersionId, selector.VersionStage].filter(Boolean).join(' ')}`;
 }
 
 /**
@@ -47,29 +51,34 @@ function isMarkedForDeletion(error: unknown): boolean {
   return errorName(error) === 'InvalidRequestException' && /marked for deletion/i.test(describeError(error));
 }
 
-/** The key id and bucket of a stored value; nothing when the value is not ours (edited by hand). */
-function identifyKey(secretString: string | undefined): Pick<StoredVersion, 'accessKeyId' | 'bucketName'> {
+/** The key id, bucket and serial of a stored value; nothing when the value is not ours (edited by hand). */
+function identifyKey(secretString: string | undefined): Pick<StoredVersion, 'accessKeyId' | 'bucketName' | 'serial'> {
   try {
     const parsed = JSON.parse(secretString ?? '') as Partial<StoredAccessKey>;
-    return {
-      accessKeyId: typeof parsed.accessKeyId === 'string' ? parsed.accessKeyId : undefined,
-      bucketName: typeof parsed.bucketName === 'string' ? parsed.bucketName : undefined,
-    };
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return { accessKeyId: text(parsed.accessKeyId), bucketName: text(parsed.bucketName), serial: text(parsed.serial) };
   } catch {
     return {};
   }
 }
 
 /**
- * Stores the key as the new AWSCURRENT version. The token makes a repeated call with the same
- * value a no-op, so an SDK retry after a lost response cannot store the key twice.
+ * Stores the key as a new version: AWSCURRENT, unless another stage is given (rotation stores
+ * AWSPENDING). The token makes a repeated call with the same value a no-op, so an SDK retry after a
+ * lost response cannot store the key twice.
  */
-export async function storeAccessKey(secretArn: string, clientRequestToken: string, value: StoredAccessKey): Promise<void> {
+export async function storeAccessKey(
+  secretArn: string,
+  clientRequestToken: string,
+  value: StoredAccessKey,
+  stage?: VersionStage,
+): Promise<void> {
   try {
     await secretsManager.send(new PutSecretValueCommand({
       SecretId: secretArn,
       ClientRequestToken: clientRequestToken,
       SecretString: JSON.stringify(value),
+      ...(stage ? { VersionStages: [stage] } : {}),
     }));
   } catch (error) {
     throw new Error(`Could not store access key ${value.accessKeyId} in secret ${secretArn}: ${describeError(error)}`);

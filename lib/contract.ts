@@ -36,7 +36,16 @@ export interface StoredAccessKey {
   readonly region: string;
   /** The bucket's endpoint URL, as Lightsail reports it (e.g. `https://my-bucket.s3.us-east-1.amazonaws.com/`). */
   readonly bucketUrl?: string;
+  /**
+   * The resource's `Serial` when the key was made; rotation keeps it. With the bucket name it tells
+   * which generation of the resource a key belongs to, so that a Delete removes that generation's
+   * keys (also those rotation made) and no other.
+   */
+  readonly serial?: string;
 }
+
+/** Secrets Manager's staging labels. */
+export type VersionStage = 'AWSCURRENT' | 'AWSPREVIOUS' | 'AWSPENDING';
 
 /**
  * Shape of a Lightsail access key id. Anything else (the Provider framework's CREATE_FAILED

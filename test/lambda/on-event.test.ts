@@ -1,125 +1,24 @@
 import {
-  AccessDeniedException,
   CreateBucketAccessKeyCommand,
   DeleteBucketAccessKeyCommand,
   GetBucketAccessKeysCommand,
   GetBucketsCommand,
-  LightsailClient,
   LightsailServiceException,
-  NotFoundException,
-  ServiceException,
 } from '@aws-sdk/client-lightsail';
 import {
   GetSecretValueCommand,
   InvalidRequestException,
   PutSecretValueCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { handler, OnEventResult } from '../../lambda/on-event';
+import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
-
-const lightsail = mockClient(LightsailClient);
-const secretsManager = mockClient(SecretsManagerClient);
-
-const NEW_KEY_ID = 'AKIANEWKEY0000000001';
-const OLD_KEY_ID = 'AKIAOLDKEY0000000001';
-const FOREIGN_KEY_ID = 'AKIAFOREIGN000000001';
-const NEW_SECRET = 'newSecretAccessKey/do-not-leak/0000000001';
-const BUCKET_URL = `https://${BUCKET}.s3.us-east-1.amazonaws.com/`;
-const CREATE_REQUEST_ID = createEvent().RequestId;
-
-let output: string[];
-
-beforeEach(() => {
-  lightsail.reset();
-  secretsManager.reset();
-  process.env.AWS_REGION = 'us-east-1';
-  output = [];
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-      output.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
-    });
-  }
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-  // Whatever the branch, the secret access key never reaches a log line.
-  expect(output.join('\n')).not.toContain(NEW_SECRET);
-});
-
-function notFound(message = 'The bucket does not exist'): NotFoundException {
-  return new NotFoundException({ message, $metadata: {}, code: 'DoesNotExist' });
-}
-
-/** What older SDKs threw: the base class, with the body's `code` copied onto it. */
-function legacyNotFound(message: string): LightsailServiceException {
-  const error = new LightsailServiceException({ name: 'LightsailServiceException', $fault: 'client', $metadata: {}, message });
-  return Object.assign(error, { code: 'DoesNotExist' });
-}
-
-function secretNotFound(message = "Secrets Manager can't find the specified secret value"): ResourceNotFoundException {
-  return new ResourceNotFoundException({ message, $metadata: {} });
-}
-
-function accessDenied(message = 'User is not authorized'): AccessDeniedException {
-  return new AccessDeniedException({ message, $metadata: {} });
-}
-
-function throttled(): LightsailServiceException {
-  return new LightsailServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
-}
-
-function serverError(): ServiceException {
-  return new ServiceException({ message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
-}
-
-function storedValue(accessKeyId: string, bucketName = BUCKET): string {
-  return JSON.stringify({ accessKeyId, secretAccessKey: 'stored-secret', bucketName, region: 'us-east-1' });
-}
-
-/** A bucket with the given keys, where Create succeeds and the secret has no version yet. */
-function givenBucket(existingKeyIds: string[] = []): void {
-  lightsail.on(GetBucketsCommand, { bucketName: BUCKET }).resolves({ buckets: [{ name: BUCKET, url: BUCKET_URL }] });
-  lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
-    .resolves({ accessKeys: existingKeyIds.map((accessKeyId) => ({ accessKeyId, status: 'Active' })) });
-  lightsail.on(CreateBucketAccessKeyCommand)
-    .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET, status: 'Active' } });
-  lightsail.on(DeleteBucketAccessKeyCommand).resolves({ operations: [] });
-  secretsManager.on(GetSecretValueCommand).rejects(secretNotFound());
-  secretsManager.on(PutSecretValueCommand).resolves({ ARN: SECRET_ARN, VersionId: CREATE_REQUEST_ID });
-}
-
-/** The secret's AWSCURRENT and AWSPREVIOUS versions (undefined: that stage does not exist). */
-function givenSecretVersions(current?: string, previous?: string): void {
-  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
-    .callsFake(async () => {
-      if (current === undefined) {
-        throw secretNotFound();
-      }
-      return { VersionId: 'v-current', SecretString: current, VersionStages: ['AWSCURRENT'] };
-    });
-  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPREVIOUS' })
-    .callsFake(async () => {
-      if (previous === undefined) {
-        throw secretNotFound();
-      }
-      return { VersionId: 'v-previous', SecretString: previous, VersionStages: ['AWSPREVIOUS'] };
-    });
-  secretsManager.on(UpdateSecretVersionStageCommand).resolves({});
-}
-
-async function failureOf(promise: Promise<OnEventResult>): Promise<string> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(Error);
-  const message = (error as Error).message;
-  expect(message).not.toContain(NEW_SECRET);
-  return message;
-}
+import {
+  BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
+  accessDenied, failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
+  secretNotFound, secretsManager, serverError, storedValue, throttled,
+} from './fixtures';
 
 describe('Create', () => {
   test('creates the key, stores it under the RequestId and returns only its id', async () => {
@@ -433,13 +332,14 @@ describe('Delete', () => {
     expect(secretsManager.calls()).toHaveLength(0);
   });
 
-  test('deletes the key and leaves a secret that holds another key alone', async () => {
+  test('after a replacement, deletes the old key and leaves the new one and the secret alone', async () => {
     givenBucket([OLD_KEY_ID, NEW_KEY_ID]);
-    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+    givenSecretVersions(storedValue(NEW_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'));
 
-    const result = await handler(deleteEvent(OLD_KEY_ID));
+    const result = await handler(deleteEvent(OLD_KEY_ID, { Serial: '1' }));
 
     expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID });
+    expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 1);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
   });

@@ -1,0 +1,130 @@
+/** Mocked SDK clients and canned answers shared by the handler's unit tests. */
+import {
+  AccessDeniedException,
+  CreateBucketAccessKeyCommand,
+  DeleteBucketAccessKeyCommand,
+  GetBucketAccessKeysCommand,
+  GetBucketsCommand,
+  LightsailClient,
+  LightsailServiceException,
+  NotFoundException,
+  ServiceException,
+} from '@aws-sdk/client-lightsail';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { BUCKET, SECRET_ARN, createEvent } from './events';
+
+export const lightsail = mockClient(LightsailClient);
+export const secretsManager = mockClient(SecretsManagerClient);
+
+export const NEW_KEY_ID = 'AKIANEWKEY0000000001';
+export const OLD_KEY_ID = 'AKIAOLDKEY0000000001';
+export const FOREIGN_KEY_ID = 'AKIAFOREIGN000000001';
+export const NEW_SECRET = 'newSecretAccessKey/do-not-leak/0000000001';
+export const BUCKET_URL = `https://${BUCKET}.s3.us-east-1.amazonaws.com/`;
+export const CREATE_REQUEST_ID = createEvent().RequestId;
+
+/** Every console line of the current test. */
+export let output: string[];
+
+beforeEach(() => {
+  lightsail.reset();
+  secretsManager.reset();
+  process.env.AWS_REGION = 'us-east-1';
+  output = [];
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      output.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
+    });
+  }
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  // Whatever the branch, the secret access key never reaches a log line.
+  expect(output.join('\n')).not.toContain(NEW_SECRET);
+});
+
+export function notFound(message = 'The bucket does not exist'): NotFoundException {
+  return new NotFoundException({ message, $metadata: {}, code: 'DoesNotExist' });
+}
+
+/** What older SDKs threw: the base class, with the body's `code` copied onto it. */
+export function legacyNotFound(message: string): LightsailServiceException {
+  const error = new LightsailServiceException({ name: 'LightsailServiceException', $fault: 'client', $metadata: {}, message });
+  return Object.assign(error, { code: 'DoesNotExist' });
+}
+
+export function secretNotFound(message = "Secrets Manager can't find the specified secret value"): ResourceNotFoundException {
+  return new ResourceNotFoundException({ message, $metadata: {} });
+}
+
+export function accessDenied(message = 'User is not authorized'): AccessDeniedException {
+  return new AccessDeniedException({ message, $metadata: {} });
+}
+
+export function throttled(): LightsailServiceException {
+  return new LightsailServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+}
+
+export function serverError(): ServiceException {
+  return new ServiceException({ message: 'Internal failure', $metadata: { httpStatusCode: 500 } });
+}
+
+export function storedValue(accessKeyId: string, bucketName = BUCKET, serial?: string): string {
+  return JSON.stringify({ accessKeyId, secretAccessKey: 'stored-secret', bucketName, region: 'us-east-1', serial });
+}
+
+/** A bucket with the given keys, where Create succeeds and the secret has no version yet. */
+export function givenBucket(existingKeyIds: string[] = []): void {
+  lightsail.on(GetBucketsCommand, { bucketName: BUCKET }).resolves({ buckets: [{ name: BUCKET, url: BUCKET_URL }] });
+  lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+    .resolves({ accessKeys: existingKeyIds.map((accessKeyId) => ({ accessKeyId, status: 'Active' })) });
+  lightsail.on(CreateBucketAccessKeyCommand)
+    .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET, status: 'Active' } });
+  lightsail.on(DeleteBucketAccessKeyCommand).resolves({ operations: [] });
+  secretsManager.on(GetSecretValueCommand).rejects(secretNotFound());
+  secretsManager.on(PutSecretValueCommand).resolves({ ARN: SECRET_ARN, VersionId: CREATE_REQUEST_ID });
+}
+
+/** The secret's AWSCURRENT, AWSPREVIOUS and AWSPENDING versions (undefined: that stage does not exist). */
+export function givenSecretVersions(current?: string, previous?: string, pending?: string): void {
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+    .callsFake(async () => {
+      if (current === undefined) {
+        throw secretNotFound();
+      }
+      return { VersionId: 'v-current', SecretString: current, VersionStages: ['AWSCURRENT'] };
+    });
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPREVIOUS' })
+    .callsFake(async () => {
+      if (previous === undefined) {
+        throw secretNotFound();
+      }
+      return { VersionId: 'v-previous', SecretString: previous, VersionStages: ['AWSPREVIOUS'] };
+    });
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPENDING' })
+    .callsFake(async () => {
+      if (pending === undefined) {
+        throw secretNotFound();
+      }
+      return { VersionId: 'v-pending', SecretString: pending, VersionStages: ['AWSPENDING'] };
+    });
+  secretsManager.on(UpdateSecretVersionStageCommand).resolves({});
+}
+
+export async function failureOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  expect(error).toBeInstanceOf(Error);
+  const message = (error as Error).message;
+  expect(message).not.toContain(NEW_SECRET);
+  return message;
+}
+
