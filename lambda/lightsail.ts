@@ -142,6 +142,21 @@ async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[
     `this call did and nobody holds its secret; delete it with: ${commands.join('; ')}`;
 }
 
+/**
+ * Deletes a new key whose secret could not be stored, since nobody could ever use it. When that
+ * fails too, throws an error that starts with `reason` and says how to delete the key by hand.
+ */
+export async function deleteUnstoredKey(bucketName: string, accessKeyId: string, reason: string): Promise<void> {
+  try {
+    await deleteAccessKey(bucketName, accessKeyId);
+  } catch (cleanupError) {
+    throw new Error(
+      `${reason}. Deleting the new key also failed (${describeError(cleanupError)}); delete it with: ` +
+      `aws lightsail delete-bucket-access-key --bucket-name ${bucketName} --access-key-id ${accessKeyId}`,
+    );
+  }
+}
+
 /** Deletes the key. Returns false when the key or its bucket was already gone. */
 export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
   try {

@@ -16,7 +16,7 @@ import {
   REPLACING_PROPERTIES,
 } from '../lib/contract';
 import { freeSlot, heldVersions } from './key-slots';
-import { accessKeyExists, createAccessKey, deleteAccessKey, readBucket } from './lightsail';
+import { accessKeyExists, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
 import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
 
@@ -98,14 +98,7 @@ async function create(properties: AccessKeyResourceProperties, requestId: string
 async function compensate(properties: AccessKeyResourceProperties, accessKeyId: string, cause: unknown): Promise<never> {
   const { BucketName: bucketName, SecretArn: secretArn } = properties;
   const reason = describeError(cause);
-  try {
-    await deleteAccessKey(bucketName, accessKeyId);
-  } catch (cleanupError) {
-    throw new Error(
-      `${reason}. Deleting the new key also failed (${describeError(cleanupError)}); delete it with: ` +
-      `aws lightsail delete-bucket-access-key --bucket-name ${bucketName} --access-key-id ${accessKeyId}`,
-    );
-  }
+  await deleteUnstoredKey(bucketName, accessKeyId, reason);
   logStep('key-deleted-after-store-failure', { bucketName, accessKeyId });
   try {
     // The store may have succeeded although its answer was lost: never leave a deleted key current.

@@ -1,4 +1,5 @@
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -47,6 +48,34 @@ export async function readVersion(secretArn: string, selector: VersionSelector):
   return { versionId: answer.VersionId, ...identifyKey(answer.SecretString) };
 }
 
+/** The full value of one version, for rotation, which must copy and test it. Undefined when absent. */
+export async function readStoredKey(secretArn: string, selector: VersionSelector): Promise<StoredAccessKey | undefined> {
+  let answer;
+  try {
+    answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }));
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') {
+      return undefined;
+    }
+    throw new Error(`Could not read ${selectorText(selector)} of secret ${secretArn}: ${describeError(error)}`);
+  }
+  const value = JSON.parse(answer.SecretString ?? '{}') as Partial<StoredAccessKey>;
+  if (!value.accessKeyId || !value.secretAccessKey || !value.bucketName) {
+    throw new Error(`${selectorText(selector)} of secret ${secretArn} does not hold a Lightsail bucket access key`);
+  }
+  return value as StoredAccessKey;
+}
+
+/** Whether rotation is enabled, and the staging labels of each version. */
+export async function describeVersions(secretArn: string): Promise<{ rotationEnabled: boolean; stages: Record<string, string[]> }> {
+  try {
+    const answer = await secretsManager.send(new DescribeSecretCommand({ SecretId: secretArn }));
+    return { rotationEnabled: answer.RotationEnabled === true, stages: answer.VersionIdsToStages ?? {} };
+  } catch (error) {
+    throw new Error(`Could not describe secret ${secretArn}: ${describeError(error)}`);
+  }
+}
+
 function isMarkedForDeletion(error: unknown): boolean {
   return errorName(error) === 'InvalidRequestException' && /marked for deletion/i.test(describeError(error));
 }
@@ -85,6 +114,15 @@ export async function storeAccessKey(
   }
 }
 
+/** Takes a label off a version (rotation clears AWSPENDING once the new key is current). */
+export async function removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
+  try {
+    await secretsManager.send(new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: stage, RemoveFromVersionId: versionId }));
+  } catch (error) {
+    throw new Error(`Could not remove ${stage} from version ${versionId} of secret ${secretArn}: ${describeError(error)}`);
+  }
+}
+
 /** Moves AWSCURRENT from one version to another (the one losing it becomes AWSPREVIOUS). */
 export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string): Promise<void> {
   try {
@@ -95,6 +133,6 @@ export async function makeCurrent(secretArn: string, versionId: string, fromVers
       RemoveFromVersionId: fromVersionId,
     }));
   } catch (error) {
-    throw new Error(`Could not make version ${versionId} of secret ${secretArn} current again: ${describeError(error)}`);
+    throw new Error(`Could not make version ${versionId} of secret ${secretArn} current: ${describeError(error)}`);
   }
 }

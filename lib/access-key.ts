@@ -6,7 +6,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AccessKeyProvider } from './access-key-provider';
 import { ATTRIBUTE_ACCESS_KEY_ID, AccessKeyResourceProperties, RESOURCE_TYPE } from './contract';
-import { bucketNameProblems, secretNameProblems, serialProblems } from './validation';
+import { KeyRotationOptions } from './rotation';
+import { bucketNameProblems, rotationPeriodProblems, secretNameProblems, serialProblems } from './validation';
 
 /**
  * Properties of a LightsailBucketAccessKey.
@@ -72,6 +73,15 @@ export interface LightsailBucketAccessKeyProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Rotate the key on a schedule through Secrets Manager. The stack's rotation function creates the
+   * new key, tests it against the bucket and makes it current; the previous key stays valid until
+   * the next rotation.
+   *
+   * @default - no scheduled rotation (rotate by changing `serial`)
+   */
+  readonly rotation?: KeyRotationOptions;
 }
 
 /**
@@ -136,23 +146,39 @@ export class LightsailBucketAccessKey extends Construct {
     const bucketArn = props.bucket
       ? props.bucket.bucketRef.bucketArn
       : stack.formatArn({ service: 'lightsail', resource: 'Bucket', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const handlerActions = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
+    // Permissions exist before the key is created, and outlive it until its deletion.
+    this.grantKeyManagement(provider.handlerRole, bucketArn, handlerActions).forEach((grant) => grant.applyBefore(resource));
+
+    if (props.rotation) {
+      const rotationFunction = provider.rotationFunction();
+      const schedule = new secretsmanager.CfnRotationSchedule(this, 'RotationSchedule', {
+        secretId: secret.secretArn,
+        rotationLambdaArn: rotationFunction.functionArn,
+        rotationRules: rotationRules(props.rotation.automaticallyAfter),
+        rotateImmediatelyOnUpdate: props.rotation.rotateImmediatelyOnUpdate ?? false,
+      });
+      // The first key exists, and Secrets Manager may invoke the function, before any rotation.
+      schedule.node.addDependency(resource, rotationFunction);
+      this.grantKeyManagement(rotationFunction.role!, bucketArn, ['secretsmanager:DescribeSecret', ...handlerActions])
+        .forEach((grant) => grant.applyBefore(schedule));
+    }
+  }
+
+  /** Creating and deleting keys of the bucket, reading and writing this key's secret. */
+  private grantKeyManagement(role: iam.IRole, bucketArn: string, secretActions: string[]): iam.Grant[] {
     const grants = [
       iam.Grant.addToPrincipal({
-        grantee: provider.handlerRole,
+        grantee: role,
         actions: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
         resourceArns: [bucketArn],
       }),
-      iam.Grant.addToPrincipal({
-        grantee: provider.handlerRole,
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-        resourceArns: [secret.secretArn],
-      }),
+      iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.secret.secretArn] }),
     ];
-    if (props.encryptionKey) {
-      grants.push(this.grantKeyThroughSecretsManager(provider.handlerRole, 'kms:Decrypt', 'kms:GenerateDataKey'));
+    if (this.encryptionKey) {
+      grants.push(this.grantKeyThroughSecretsManager(role, 'kms:Decrypt', 'kms:GenerateDataKey'));
     }
-    // Permissions exist before the key is created, and outlive it until its deletion.
-    grants.forEach((grant) => grant.applyBefore(resource));
+    return grants;
   }
 
   /**
@@ -202,6 +228,12 @@ export class LightsailBucketAccessKey extends Construct {
         fail(`"secretName" "${props.secretName}" ${problems.join('; it ')}`);
       }
     }
+    if (props.rotation) {
+      const problems = rotationPeriodProblems(props.rotation.automaticallyAfter);
+      if (problems.length > 0) {
+        fail(`"rotation.automaticallyAfter" ${problems.join('; ')}`);
+      }
+    }
     if (props.removalPolicy !== undefined && ![RemovalPolicy.DESTROY, RemovalPolicy.RETAIN].includes(props.removalPolicy)) {
       fail(`"removalPolicy" must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN (got ${props.removalPolicy})`);
     }
@@ -215,4 +247,10 @@ export class LightsailBucketAccessKey extends Construct {
       }
     }
   }
+}
+
+/** Secrets Manager's rotation rules for a valid period. */
+function rotationRules(period: Duration): secretsmanager.CfnRotationSchedule.RotationRulesProperty {
+  const hours = period.toHours({ integral: false });
+  return hours < 24 ? { scheduleExpression: `rate(${hours} hours)` } : { automaticallyAfterDays: hours / 24 };
 }

@@ -1,1 +1,2 @@
 export * from './access-key';
+export * from './rotation';

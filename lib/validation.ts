@@ -3,6 +3,8 @@
  * that name the prop and the rule; tokens are left to deploy time.
  */
 
+import { Duration, Token } from 'aws-cdk-lib';
+
 const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{1,52}[a-z0-9]$/;
 const RESERVED_BUCKET_NAME_PREFIXES = ['amzn-s3-demo-', 'sthree-'];
 const RESERVED_BUCKET_NAME_SUFFIXES = ['-s3alias'];
@@ -42,4 +44,17 @@ export function secretNameProblems(secretName: string): string[] {
     problems.push('must use only letters, digits and the characters /_+=.@-');
   }
   return problems;
+}
+
+/** Sentences naming what is wrong with `rotation.automaticallyAfter`; none for a valid period. */
+export function rotationPeriodProblems(period: Duration): string[] {
+  if (Token.isUnresolved(period.toString())) {
+    return [];
+  }
+  const hours = period.toHours({ integral: false });
+  if (hours < 24) {
+    return Number.isInteger(hours) && hours >= 4 ? [] : [`must be 4 to 23 whole hours, or whole days (got ${period.toHumanString()})`];
+  }
+  const days = hours / 24;
+  return Number.isInteger(days) && days <= 1000 ? [] : [`must be 1 to 1000 whole days, or 4 to 23 hours (got ${period.toHumanString()})`];
 }

@@ -19,6 +19,7 @@ describe('npm package', () => {
   test('ships the handler bundle, the compiled library and its declarations', () => {
     expect(files).toEqual(expect.arrayContaining([
       'lambda/dist/on-event/index.js',
+      'lambda/dist/rotation/index.js',
       'lib/index.js',
       'lib/index.d.ts',
       'lib/access-key.js',

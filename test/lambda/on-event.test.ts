@@ -424,7 +424,7 @@ describe('Delete', () => {
 
     const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
 
-    expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current again: AccessDeniedException: no UpdateSecretVersionStage`);
+    expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current: AccessDeniedException: no UpdateSecretVersionStage`);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 

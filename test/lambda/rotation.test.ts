@@ -1,0 +1,226 @@
+import {
+  CreateBucketAccessKeyCommand,
+  DeleteBucketAccessKeyCommand,
+} from '@aws-sdk/client-lightsail';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { RotationEvent, handler } from '../../lambda/rotation';
+import { BUCKET, SECRET_ARN } from './events';
+import {
+  BUCKET_URL, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
+  accessDenied, failureOf, givenBucket, lightsail, secretNotFound, secretsManager, storedValue,
+} from './fixtures';
+
+const s3 = mockClient(S3Client);
+const TOKEN = 'b0a7e5c1-0000-4000-8000-00000000r0t8';
+const CURRENT_VERSION = 'v-current';
+const CURRENT_KEY_ID = 'AKIACURRENT000000001';
+
+function rotationEvent(step: RotationEvent['Step']): RotationEvent {
+  return { SecretId: SECRET_ARN, ClientRequestToken: TOKEN, Step: step };
+}
+
+/** The secret as Secrets Manager leaves it when it invokes a step. */
+function givenRotation(options: { tokenStages?: string[]; rotationEnabled?: boolean; previous?: string; pendingValue?: string } = {}): void {
+  s3.reset();
+  secretsManager.on(DescribeSecretCommand).resolves({
+    RotationEnabled: options.rotationEnabled ?? true,
+    VersionIdsToStages: {
+      [CURRENT_VERSION]: ['AWSCURRENT'],
+      ...(options.tokenStages === undefined ? { [TOKEN]: ['AWSPENDING'] } : options.tokenStages.length ? { [TOKEN]: options.tokenStages } : {}),
+      ...(options.previous ? { 'v-previous': ['AWSPREVIOUS'] } : {}),
+    },
+  });
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+    .resolves({ VersionId: CURRENT_VERSION, SecretString: storedValue(CURRENT_KEY_ID, BUCKET, '1') });
+  if (options.previous) {
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPREVIOUS' })
+      .resolves({ VersionId: 'v-previous', SecretString: options.previous });
+  }
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: TOKEN, VersionStage: 'AWSPENDING' }).callsFake(async () => {
+    if (options.pendingValue === undefined) {
+      throw secretNotFound();
+    }
+    return { VersionId: TOKEN, SecretString: options.pendingValue };
+  });
+  secretsManager.on(UpdateSecretVersionStageCommand).resolves({});
+}
+
+describe('every step', () => {
+  test.each([
+    [{ rotationEnabled: false }, 'is not enabled for rotation'],
+    [{ tokenStages: [] }, 'has no stage for rotation'],
+    [{ tokenStages: ['AWSPREVIOUS'] }, 'is not AWSPENDING'],
+  ])('refuses a secret or version not set up for rotation: %j', async (options, expected) => {
+    givenBucket();
+    givenRotation(options);
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toContain(expected);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('does nothing for a version that is already current', async () => {
+    givenBucket();
+    givenRotation({ tokenStages: ['AWSCURRENT'] });
+    await handler(rotationEvent('finishSecret'));
+    expect(lightsail.calls()).toHaveLength(0);
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+});
+
+describe('createSecret', () => {
+  test('creates a key of the current key\'s bucket and stores it as AWSPENDING under the token', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+
+    await handler(rotationEvent('createSecret'));
+
+    const put = secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input;
+    expect(put).toEqual(expect.objectContaining({ SecretId: SECRET_ARN, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] }));
+    expect(JSON.parse(put.SecretString!)).toEqual({
+      accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET, bucketName: BUCKET, region: 'us-east-1', bucketUrl: BUCKET_URL, serial: '1',
+    });
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('is idempotent on the token: a stored pending key is not made twice', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('in a full bucket, deletes the key AWSPREVIOUS holds first', async () => {
+    givenBucket([CURRENT_KEY_ID, OLD_KEY_ID]);
+    givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '1') });
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
+    expect(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0].calledBefore(lightsail.commandCalls(CreateBucketAccessKeyCommand)[0])).toBe(true);
+  });
+
+  test('never deletes a key the secret does not hold: a bucket full with someone else\'s key fails', async () => {
+    givenBucket([CURRENT_KEY_ID, FOREIGN_KEY_ID]);
+    givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '1') });
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toContain('Lightsail allows 2 keys per bucket');
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('deletes the new key when it cannot be stored', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(PutSecretValueCommand).rejects(accessDenied('no PutSecretValue'));
+
+    const message = await failureOf(handler(rotationEvent('createSecret')));
+
+    expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+  });
+
+  test('says how to delete the new key when deleting it fails too', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(PutSecretValueCommand).rejects(accessDenied('no PutSecretValue'));
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied('no DeleteBucketAccessKey'));
+
+    const message = await failureOf(handler(rotationEvent('createSecret')));
+
+    expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
+  });
+
+  test('fails when the secret has no current key to rotate', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' }).rejects(secretNotFound());
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toContain('has no current access key to rotate');
+  });
+});
+
+describe('setSecret', () => {
+  test('has nothing to do', async () => {
+    givenBucket();
+    givenRotation();
+    await handler(rotationEvent('setSecret'));
+    expect(lightsail.calls()).toHaveLength(0);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+});
+
+describe('testSecret', () => {
+  afterEach(() => jest.useRealTimers());
+
+  test('lists the bucket with the pending key itself', async () => {
+    givenBucket();
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+
+    await handler(rotationEvent('testSecret'));
+
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: BUCKET, MaxKeys: 1 });
+    const credentials = await s3.commandCalls(ListObjectsV2Command)[0].thisValue.config.credentials();
+    expect(credentials).toEqual(expect.objectContaining({ accessKeyId: NEW_KEY_ID, secretAccessKey: 'stored-secret' }));
+  });
+
+  test('retries while the new key propagates', async () => {
+    givenBucket();
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    s3.on(ListObjectsV2Command).rejectsOnce(Object.assign(new Error('not yet'), { name: 'InvalidAccessKeyId' })).resolves({});
+
+    await handler(rotationEvent('testSecret'));
+
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 2);
+  });
+
+  test('fails naming the key and the bucket when the key never works', async () => {
+    jest.useFakeTimers();
+    givenBucket();
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    s3.on(ListObjectsV2Command).rejects(Object.assign(new Error('The AWS access key Id you provided does not exist'), { name: 'InvalidAccessKeyId' }));
+
+    const failure = failureOf(handler(rotationEvent('testSecret')));
+    await jest.advanceTimersByTimeAsync(60_000);
+
+    expect(await failure).toBe(`Access key ${NEW_KEY_ID} cannot list Lightsail bucket "${BUCKET}": InvalidAccessKeyId: The AWS access key Id you provided does not exist`);
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 5);
+  });
+
+  test('fails when the token holds no key', async () => {
+    givenBucket();
+    givenRotation();
+    expect(await failureOf(handler(rotationEvent('testSecret')))).toContain('holds no access key to test');
+  });
+});
+
+describe('finishSecret', () => {
+  test('makes the new version current and clears AWSPENDING; the old key stays as AWSPREVIOUS', async () => {
+    givenBucket();
+    givenRotation();
+
+    await handler(rotationEvent('finishSecret'));
+
+    expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_VERSION },
+      { SecretId: SECRET_ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: TOKEN },
+    ]);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('fails naming the secret when the stage cannot move', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(accessDenied('no UpdateSecretVersionStage'));
+
+    expect(await failureOf(handler(rotationEvent('finishSecret')))).toContain(`Could not make version ${TOKEN} of secret ${SECRET_ARN} current`);
+  });
+});
