@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import { Construct } from 'constructs';
@@ -11,7 +11,7 @@ export interface ExampleStackProps extends StackProps {
   readonly serial?: number;
 }
 
-/** A Lightsail bucket, an access key for it, and an application role allowed to read the key. */
+/** A Lightsail bucket, an access key for it rotated every 30 days, and an application role allowed to read it. */
 export class ExampleStack extends Stack {
   constructor(scope: Construct, id: string, props: ExampleStackProps) {
     super(scope, id, props);
@@ -21,7 +21,11 @@ export class ExampleStack extends Stack {
       bundleId: 'small_1_0',
     });
 
-    const key = new LightsailBucketAccessKey(this, 'AppKey', { bucket, serial: props.serial });
+    const key = new LightsailBucketAccessKey(this, 'AppKey', {
+      bucket,
+      serial: props.serial,
+      rotation: { automaticallyAfter: Duration.days(30) },
+    });
 
     const appRole = new iam.Role(this, 'AppRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
