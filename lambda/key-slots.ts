@@ -9,8 +9,10 @@ import { StoredVersion, readVersion } from './secret-store';
 
 const STAGES: VersionStage[] = ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING'];
 
-/** The versions of the secret that hold a key, by stage. */
-export async function heldVersions(secretArn: string): Promise<Array<StoredVersion & { stage: VersionStage }>> {
+export type HeldVersion = StoredVersion & { readonly stage: VersionStage };
+
+/** The versions of the secret that hold a key, by stage, read at once. */
+export async function heldVersions(secretArn: string): Promise<HeldVersion[]> {
   const versions = await Promise.all(STAGES.map(async (stage) => ({ stage, version: await readVersion(secretArn, { VersionStage: stage }) })));
   return versions.flatMap(({ stage, version }) => (version?.accessKeyId ? [{ ...version, stage }] : []));
 }

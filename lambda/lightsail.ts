@@ -43,12 +43,13 @@ function readFailure(bucketName: string, error: unknown): Error {
 
 /** Confirms that the bucket exists and reads its URL and access key ids. */
 export async function readBucket(bucketName: string): Promise<BucketState> {
-  const url = await readBucketUrl(bucketName);
-  try {
-    return { url, accessKeyIds: await listAccessKeyIds(bucketName) };
-  } catch (error) {
-    throw readFailure(bucketName, error);
-  }
+  const [url, accessKeyIds] = await Promise.all([
+    readBucketUrl(bucketName),
+    listAccessKeyIds(bucketName).catch((error: unknown) => {
+      throw readFailure(bucketName, error);
+    }),
+  ]);
+  return { url, accessKeyIds };
 }
 
 async function readBucketUrl(bucketName: string): Promise<string | undefined> {

@@ -15,7 +15,7 @@ import {
   AccessKeyResourceProperties,
   REPLACING_PROPERTIES,
 } from '../lib/contract';
-import { freeSlot, heldVersions } from './key-slots';
+import { HeldVersion, freeSlot, heldVersions } from './key-slots';
 import { accessKeyExists, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
 import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
@@ -102,7 +102,7 @@ async function compensate(properties: AccessKeyResourceProperties, accessKeyId: 
   logStep('key-deleted-after-store-failure', { bucketName, accessKeyId });
   try {
     // The store may have succeeded although its answer was lost: never leave a deleted key current.
-    await restorePreviousIfCurrentHolds(secretArn, accessKeyId);
+    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, await heldVersions(secretArn));
   } catch (restoreError) {
     throw new Error(
       `${reason}. The new key ${accessKeyId} was deleted again, but checking secret ${secretArn} failed ` +
@@ -137,11 +137,12 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   }
   const properties = readProperties(event.ResourceProperties);
   const { BucketName: bucketName, SecretArn: secretArn } = properties;
+  const held = await heldVersions(secretArn);
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
-  await restorePreviousIfCurrentHolds(secretArn, accessKeyId);
+  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held);
   // Rotation may have replaced the key this physical id names: its generation's keys all go.
-  const generationKeys = (await heldVersions(secretArn))
+  const generationKeys = held
     .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))
     .map((version) => version.accessKeyId!);
   for (const key of new Set([accessKeyId, ...generationKeys])) {
@@ -156,12 +157,12 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
  * one: the secret must then hold the old key again. Only a previous version whose key still exists
  * is worth restoring (on stack deletion the previous key is long gone).
  */
-async function restorePreviousIfCurrentHolds(secretArn: string, deletedAccessKeyId: string): Promise<void> {
-  const current = await readVersion(secretArn, { VersionStage: 'AWSCURRENT' });
-  if (current?.accessKeyId !== deletedAccessKeyId) {
+async function restorePreviousIfCurrentHolds(secretArn: string, deletedAccessKeyId: string, held: HeldVersion[]): Promise<void> {
+  const current = held.find((version) => version.stage === 'AWSCURRENT');
+  if (!current || current.accessKeyId !== deletedAccessKeyId) {
     return;
   }
-  const previous = await readVersion(secretArn, { VersionStage: 'AWSPREVIOUS' });
+  const previous = held.find((version) => version.stage === 'AWSPREVIOUS');
   if (!previous?.accessKeyId || !previous.bucketName) {
     return;
   }
