@@ -1,5 +1,6 @@
 /**
- * `npm run demo`: the example app's access keys through create, rotation and delete, against the
+ * `npm run demo`: the example app's access keys through create, scheduled rotation, rotation by
+ * serial and delete, against the
  * local emulator of Lightsail and Secrets Manager. Runs the synthesized assets as CloudFormation
  * would (the Provider framework from cdk.out invoking the bundled handler); needs no AWS account.
  */
@@ -7,6 +8,7 @@ import { performance } from 'perf_hooks';
 import type { StoredAccessKey } from '../lib/contract';
 import { AwsEmulator } from '../test/support/emulator';
 import { emittedTexts, leaks } from '../test/support/leaks';
+import { RotationDriver, ROTATION_STEPS } from '../test/support/rotation-driver';
 import { CfnResponse, StackDriver, SynthesizedStack } from '../test/support/stack-driver';
 import { synthesize } from '../test/support/synth';
 import { ExampleStack } from './example-stack';
@@ -37,22 +39,38 @@ class Demo {
   constructor(private readonly emulator: AwsEmulator, private readonly driver: StackDriver) {}
 
   async run(title: string, logicalId: string, secretArn: string, send: () => Promise<CfnResponse>): Promise<string> {
-    this.step++;
     const started = performance.now();
     const response = await send();
-    const milliseconds = Math.round(performance.now() - started);
-    console.log(`\n[${this.step}] ${title}`);
-    console.log(`    resource        ${logicalId} (Custom::LightsailBucketAccessKey)`);
-    console.log(`    result          ${response.Status} in ${milliseconds} ms`);
-    if (response.Status === 'FAILED') {
-      this.failures++;
-      console.log(`    reason          ${response.Reason.split('\n')[0]}`);
-    }
+    this.report(title, `${logicalId} (Custom::LightsailBucketAccessKey)`, response.Status, started, response.Reason);
     console.log(`    physical id     ${response.PhysicalResourceId}`);
+    this.showSecret(secretArn);
+    return response.PhysicalResourceId;
+  }
+
+  async rotate(rotation: RotationDriver, secretArn: string): Promise<void> {
+    const started = performance.now();
+    const outcome = await rotation.rotate(secretArn);
+    const status = outcome.failedStep ? 'FAILED' : 'SUCCESS';
+    this.report(`Scheduled rotation by Secrets Manager (${ROTATION_STEPS.join(', ')})`, `rotation function, version ${outcome.token}`,
+      status, started, outcome.failedStep && `${outcome.failedStep}: ${outcome.errorMessage}`);
+    this.showSecret(secretArn);
+  }
+
+  private report(title: string, subject: string, status: string, started: number, reason?: string): void {
+    this.step++;
+    console.log(`\n[${this.step}] ${title}`);
+    console.log(`    resource        ${subject}`);
+    console.log(`    result          ${status} in ${Math.round(performance.now() - started)} ms`);
+    if (status === 'FAILED') {
+      this.failures++;
+      console.log(`    reason          ${(reason ?? '').split('\n')[0]}`);
+    }
+  }
+
+  private showSecret(secretArn: string): void {
     console.log(`    secret          ${secretArn}`);
     console.log(`    secret value    ${masked(this.emulator.currentSecretValue(secretArn))}`);
     console.log(`    bucket keys     ${this.emulator.accessKeys(BUCKET_NAME).map((key) => key.accessKeyId).join(', ') || '(none)'}`);
-    return response.PhysicalResourceId;
   }
 
   get failed(): boolean {
@@ -82,7 +100,8 @@ async function main(): Promise<boolean> {
     for (const logicalId of driver.keyLogicalIds()) {
       const secretArn = driver.secretArn(logicalId);
       const firstKey = await demo.run('Create (stack create)', logicalId, secretArn, () => driver.create(logicalId));
-      const secondKey = await demo.run('Update, serial 1 -> 2 (rotation)', logicalId, secretArn,
+      await demo.rotate(new RotationDriver(emulator, driver), secretArn);
+      const secondKey = await demo.run('Update, serial 1 -> 2 (rotation by serial)', logicalId, secretArn,
         () => driver.update(logicalId, firstKey, rotated.template, first.template));
       await demo.run('Delete of the old key (clean-up after the update succeeded)', logicalId, secretArn,
         () => driver.delete(logicalId, firstKey, first.template));

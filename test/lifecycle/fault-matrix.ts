@@ -127,6 +127,7 @@ function expectOutcome(fault: FaultName, operation: string, response: CfnRespons
 }
 
 export function describeFaultMatrix(phases: Phase[]): void {
+  jest.setTimeout(30_000);
   let emulator: AwsEmulator;
   let stacks: Stacks;
   const drivers: StackDriver[] = [];

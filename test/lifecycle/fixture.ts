@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import type { StoredAccessKey } from '../../lib/contract';
 import { LightsailBucketAccessKey } from '../../lib';
@@ -17,6 +17,8 @@ export interface KeyStackOptions {
   readonly byName?: boolean;
   /** Create the CfnBucket (false: the bucket is made elsewhere). */
   readonly withBucket?: boolean;
+  /** Rotate the key every 30 days. */
+  readonly rotating?: boolean;
 }
 
 /** A stack with a Lightsail bucket and one access key for it. */
@@ -30,6 +32,7 @@ export function synthesizeKeyStack(options: KeyStackOptions = {}): SynthesizedSt
     new LightsailBucketAccessKey(stack, 'Key', {
       ...(options.byName || !bucket ? { bucketName } : { bucket }),
       serial: options.serial,
+      ...(options.rotating ? { rotation: { automaticallyAfter: Duration.days(30) } } : {}),
     });
     return stack;
   });
@@ -58,13 +61,13 @@ export function expectSuccess(response: CfnResponse): string {
 }
 
 /**
- * The two promises of the product: every key of ours in the bucket is held by the secret (no
- * orphan), and the secret's current version holds a key that exists, with the secret Lightsail
+ * The two promises of the product: every key of ours in the bucket is held by the secret, as its
+ * current, previous or pending version (no orphan), and the secret's current version holds a key that exists, with the secret Lightsail
  * issued for it.
  */
 export function expectSecretHoldsEveryKey(emulator: AwsEmulator, bucketName: string, secretArn: string, foreignKeyIds: string[] = []): void {
   const held = new Set(emulator.secretVersions(secretArn)
-    .filter((version) => version.stages.includes('AWSCURRENT') || version.stages.includes('AWSPREVIOUS'))
+    .filter((version) => ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING'].some((stage) => version.stages.includes(stage)))
     .map((version) => (JSON.parse(version.secretString ?? '{}') as StoredAccessKey).accessKeyId));
   const ours = keyIds(emulator, bucketName).filter((id) => !foreignKeyIds.includes(id));
   expect(ours.filter((id) => !held.has(id))).toEqual([]);

@@ -8,6 +8,9 @@ import { emittedTexts, leaks } from '../support/leaks';
 import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 const BUCKET = 'lifecycle-bucket';
+
+// Each test runs several cold handler processes; on a loaded 2-core machine that can pass 5 s.
+jest.setTimeout(30_000);
 const OTHER_BUCKET = 'lifecycle-other-bucket';
 
 let emulator: AwsEmulator;
@@ -72,6 +75,8 @@ test('create, no-op update, rotation by serial, clean-up of the old key, stack d
 
   expectSuccess(await driver.delete(logicalId, secondKey, bumped.template));
   expect(keyIds(emulator, BUCKET)).toEqual([]);
+  // The previous key is long gone: the secret is not rolled back to it.
+  expect(currentKey(emulator, secretArn)?.accessKeyId).toBe(secondKey);
 });
 
 test('moving the key to another bucket creates it there and deletes it from the old one', async () => {
@@ -124,10 +129,14 @@ test('a Delete whose physical id is not a key id leaves someone else\'s key alon
   const driver = driverFor(first);
   const logicalId = keyId(driver);
   const foreign = emulator.addForeignAccessKey(BUCKET);
+  // Any call would fail: the handler must make none.
+  emulator.injectFault({ operation: 'GetSecretValue', kind: 'access-denied', times: 20 });
+  emulator.injectFault({ operation: 'DeleteBucketAccessKey', kind: 'access-denied', times: 20 });
 
   expectSuccess(await driver.delete(logicalId, 'Lifecycle-Key-1ABCDEF2GHIJK'));
 
   expect(driver.invocations).toBe(1);
+  expect(emulator.calls()).toEqual([]);
   expect(keyIds(emulator, BUCKET)).toEqual([foreign.accessKeyId]);
 });
 

@@ -141,7 +141,7 @@ export class StackDriver {
     const frameworkId = this.frameworkFunctionId(template, logicalId);
     const framework = this.loadFramework(template.Resources[frameworkId]);
     const handlerId = this.userFunctionId(template, frameworkId);
-    const handlerSpec = this.handlerSpec(template, handlerId);
+    const handlerSpec = this.functionSpec(template, handlerId);
     const responses: string[] = [];
     framework.outbound.invokeFunction = async (request) => {
       this.invocations++;
@@ -196,7 +196,8 @@ export class StackDriver {
     return { onEvent, outbound };
   }
 
-  private handlerSpec(template: Template, handlerId: string): LambdaFunctionSpec {
+  /** How Lambda would run one of the template's functions here: its bundle file and environment. */
+  public functionSpec(template: Template, handlerId: string): LambdaFunctionSpec {
     const resource = this.resource(template, handlerId);
     const properties = resource.Properties ?? {};
     const [file, exportName] = String(properties.Handler).split('.');

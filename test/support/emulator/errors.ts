@@ -6,6 +6,7 @@
  * Secrets Manager's modelled errors carry `Message` (capital M) and have no `httpError` trait, so
  * they are 400 (client) or 500 (server). Errors common to all AWS services (throttling, access
  * denied, validation, authentication) carry a lower-case `message`.
+ * S3 (REST-XML) answers `<Error><Code>…</Code><Message>…</Message>…</Error>`: see S3Error.
  */
 import type { JsonObject } from './types';
 
@@ -60,4 +61,16 @@ export function commonError(type: string, message: string, status = 400): Servic
 /** The answer to a malformed request body or an unknown target. */
 export function protocolError(message: string): ServiceError {
   return commonError('SerializationException', message);
+}
+
+/** An S3 error answer: its code, message and the extra elements S3 adds (BucketName, AWSAccessKeyId...). */
+export class S3Error extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
 }

@@ -1,5 +1,6 @@
 /** Injected faults: a queue per operation, consumed in order. */
-import { ServiceError, commonError, lightsailError, secretsError } from './errors';
+import { S3Error, ServiceError, commonError, lightsailError, secretsError } from './errors';
+import { s3Fault } from './s3-protocol';
 import type { FaultSpec, Place, ServiceName } from './types';
 
 interface QueuedFault {
@@ -91,6 +92,13 @@ export function faultError(
   operation: string,
   place: Place,
   target?: string,
-): ServiceError {
-  return service === 'lightsail' ? lightsailFault(kind, operation, place) : secretsFault(kind, operation, place, target);
+): ServiceError | S3Error {
+  switch (service) {
+    case 'lightsail':
+      return lightsailFault(kind, operation, place);
+    case 'secretsmanager':
+      return secretsFault(kind, operation, place, target);
+    case 's3':
+      return s3Fault(kind);
+  }
 }

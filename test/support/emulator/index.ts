@@ -1,6 +1,8 @@
 /**
- * A local emulator of the parts of Lightsail and Secrets Manager that the handler uses, for the
- * unmodified AWS SDK v3 clients (point them at it with `env()` or `endpoint`).
+ * A local emulator of the parts of Lightsail, Secrets Manager and S3 that the handlers use, for the
+ * unmodified AWS SDK v3 clients (point them at it with `env()` or `endpoint`). S3 answers
+ * ListObjectsV2 on the Lightsail buckets, to requests signed with a bucket access key it issued; an
+ * S3Client with `endpoint: emu.endpoint` (an IP address) addresses buckets path-style.
  *
  *   const emu = await AwsEmulator.start();
  *   emu.createBucket('my-bucket');
@@ -12,11 +14,13 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { FaultBook, faultError } from './faults';
 import { LightsailBackend } from './lightsail';
-import { Answer, Route, checkAuthorization, errorAnswer, parseInput, readBody, routeOf, send, targetOf } from './protocol';
+import { Answer, Route, checkAuthorization, errorAnswer, isS3Request, parseInput, readBody, routeOf, send, targetOf } from './protocol';
+import { S3Backend } from './s3';
+import { parseS3Request } from './s3-protocol';
 import { SecretsManagerBackend } from './secrets-manager';
-import type { EmulatorCall, EmulatorOptions, FaultSpec, JsonObject, Place, ServiceName } from './types';
+import type { EmulatorCall, EmulatorOptions, FaultSpec, JsonObject, Place, RotationOptions, ServiceName } from './types';
 
-export type { EmulatorCall, EmulatorOptions, FaultKind, FaultSpec, ServiceName } from './types';
+export type { EmulatorCall, EmulatorOptions, FaultKind, FaultSpec, RotationOptions, ServiceName } from './types';
 export { MAX_KEYS_PER_BUCKET } from './lightsail';
 
 interface CallRecord {
@@ -60,6 +64,7 @@ export class AwsEmulator {
   private readonly place: Place;
   private readonly lightsail: LightsailBackend;
   private readonly secrets: SecretsManagerBackend;
+  private readonly s3: S3Backend;
   private readonly faults = new FaultBook();
   private readonly held = new Set<HeldRequest>();
   private callLog: CallRecord[] = [];
@@ -72,6 +77,7 @@ export class AwsEmulator {
     this.place = { region: this.region, accountId: this.accountId };
     this.lightsail = new LightsailBackend(this.place, options.legacyNotFound ?? false);
     this.secrets = new SecretsManagerBackend(this.place);
+    this.s3 = new S3Backend(this.place, this.lightsail);
   }
 
   /** Variables that point the SDK at the emulator (AWS_MAX_ATTEMPTS is deliberately not set). */
@@ -79,6 +85,7 @@ export class AwsEmulator {
     return {
       AWS_ENDPOINT_URL_LIGHTSAIL: this.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.endpoint,
+      AWS_ENDPOINT_URL_S3: this.endpoint,
       AWS_REGION: this.region,
       AWS_ACCESS_KEY_ID: 'AKIAEMULATOREXAMPLE1',
       AWS_SECRET_ACCESS_KEY: 'emulator/fake/secret/access/key/EXAMPLE1',
@@ -105,6 +112,7 @@ export class AwsEmulator {
     this.releaseHeld();
     this.lightsail.reset(this.options.legacyNotFound ?? false);
     this.secrets.reset();
+    this.s3.reset();
     this.faults.clear();
     this.callLog = [];
   }
@@ -130,6 +138,35 @@ export class AwsEmulator {
 
   addForeignAccessKey(bucketName: string): { accessKeyId: string; secretAccessKey: string } {
     return this.lightsail.addForeignAccessKey(bucketName);
+  }
+
+  /**
+   * The next `requests` S3 requests signed with this key are refused with InvalidAccessKeyId, as
+   * when a new key has not reached S3 yet; 0 lifts the delay. Requests answered by an injected
+   * fault do not count.
+   */
+  delayKeyPropagation(accessKeyId: string, requests: number): void {
+    this.s3.delayKeyPropagation(accessKeyId, requests);
+  }
+
+  /** Rotation configured and on: DescribeSecret reports RotationEnabled, RotationLambdaARN, RotationRules. */
+  enableRotation(secretId: string, options: RotationOptions = {}): void {
+    this.secrets.enableRotation(secretId, options);
+  }
+
+  /** As CancelRotateSecret: RotationEnabled false; the configuration is still described. */
+  disableRotation(secretId: string): void {
+    this.secrets.disableRotation(secretId);
+  }
+
+  /**
+   * What RotateSecret does before it invokes the rotation function: turns rotation on and adds
+   * version `token`, labelled AWSPENDING and without a value. Fails as RotateSecret does while a
+   * previous rotation is unfinished (AWSPENDING on a version other than AWSCURRENT), unless `token`
+   * is that rotation's (Secrets Manager retries it with the same token).
+   */
+  beginRotation(secretId: string, token: string): void {
+    this.secrets.beginRotation(secretId, token);
   }
 
   injectFault(fault: FaultSpec): void {
@@ -160,7 +197,10 @@ export class AwsEmulator {
     return this.lightsail.issuedSecretAccessKeys();
   }
 
-  /** Every request that named a known operation, faulted ones included, in arrival order. */
+  /**
+   * Every request that named a known service (X-Amz-Target), or went to S3 (no X-Amz-Target), faulted
+   * ones included, in arrival order.
+   */
   calls(): EmulatorCall[] {
     return this.callLog.map((call) => ({ ...call }));
   }
@@ -169,11 +209,11 @@ export class AwsEmulator {
 
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
     readBody(request)
-      .then((body) => this.dispatch(request, response, body))
+      .then((body) => (isS3Request(request.headers) ? this.dispatchS3(request, response, body) : this.dispatch(request, response, body)))
       .catch((error: unknown) => send(response, errorAnswer(error)));
   }
 
-  private dispatch(request: IncomingMessage, response: ServerResponse, body: string): void {
+  private dispatch(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
     let route: Route;
     try {
       route = routeOf(request.method, request.headers);
@@ -192,21 +232,29 @@ export class AwsEmulator {
       return;
     }
     call.target = targetOf(input);
-    this.applyFaultOrExecute(response, call, route, input);
+    this.applyFaultOrExecute(response, call, () => this.execute(route, input));
   }
 
-  private applyFaultOrExecute(response: ServerResponse, call: CallRecord, route: Route, input: JsonObject): void {
-    const fault = this.faults.take(route.operation);
+  /** S3 checks the signature after a fault: an injected fault stands for S3's front end failing. */
+  private dispatchS3(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+    const s3Request = parseS3Request(request);
+    const call: CallRecord = { service: 's3', operation: s3Request.operation, status: 0, target: s3Request.bucket };
+    this.callLog.push(call);
+    this.applyFaultOrExecute(response, call, () => this.s3.handle(s3Request, body));
+  }
+
+  private applyFaultOrExecute(response: ServerResponse, call: CallRecord, execute: () => Answer): void {
+    const fault = this.faults.take(call.operation);
     if (!fault) {
-      this.answer(response, call, this.execute(route, input));
+      this.answer(response, call, execute());
       return;
     }
-    const result = fault.afterEffect ? this.execute(route, input) : undefined;
+    const result = fault.afterEffect ? execute() : undefined;
     if (fault.kind === 'hang') {
-      this.hold(response, fault.hangMs, () => this.answer(response, call, result ?? this.execute(route, input)));
+      this.hold(response, fault.hangMs, () => this.answer(response, call, result ?? execute()));
       return;
     }
-    this.answer(response, call, errorAnswer(faultError(route.service, fault.kind, route.operation, this.place, call.target)));
+    this.answer(response, call, errorAnswer(faultError(call.service, fault.kind, call.operation, this.place, call.target)));
   }
 
   private execute(route: Route, input: JsonObject): Answer {

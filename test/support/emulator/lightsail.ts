@@ -108,6 +108,23 @@ export class LightsailBackend {
     return [...this.issued];
   }
 
+  // ----- for S3 -----
+
+  hasBucket(name: string): boolean {
+    return this.buckets.has(name);
+  }
+
+  /** A key that exists now, and its bucket; a deleted key (or one of a deleted bucket) is unknown. */
+  findKey(accessKeyId: string): { bucketName: string; secretAccessKey: string } | undefined {
+    for (const bucket of this.buckets.values()) {
+      const key = bucket.keys.find((candidate) => candidate.accessKeyId === accessKeyId);
+      if (key) {
+        return { bucketName: bucket.name, secretAccessKey: key.secretAccessKey };
+      }
+    }
+    return undefined;
+  }
+
   // ----- operations -----
 
   handle(operation: string, input: JsonObject): JsonObject {

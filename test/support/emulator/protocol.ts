@@ -1,6 +1,9 @@
-/** awsJson1_1 over HTTP: routing by X-Amz-Target, request bodies, JSON answers. */
+/**
+ * awsJson1_1 over HTTP: routing by X-Amz-Target, request bodies, JSON answers. Requests without
+ * X-Amz-Target are S3's (REST-XML, see s3-protocol.ts); `send` writes both kinds of answer.
+ */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { ServiceError, commonError, protocolError } from './errors';
+import { S3Error, ServiceError, commonError, protocolError } from './errors';
 import { newUuid } from './ids';
 import type { JsonObject, ServiceName } from './types';
 
@@ -14,9 +17,14 @@ export interface Route {
   readonly operation: string;
 }
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** S3 requests are the ones that name no X-Amz-Target. */
+export function isS3Request(headers: IncomingHttpHeaders): boolean {
+  return header(headers, 'x-amz-target') === undefined;
 }
 
 /** The service and operation named by X-Amz-Target. */
@@ -37,7 +45,8 @@ export function checkAuthorization(headers: IncomingHttpHeaders): void {
   }
 }
 
-export function parseInput(headers: IncomingHttpHeaders, body: string): JsonObject {
+export function parseInput(headers: IncomingHttpHeaders, raw: Buffer): JsonObject {
+  const body = raw.toString('utf8');
   const contentType = header(headers, 'content-type') ?? '';
   if (!contentType.startsWith('application/x-amz-json-1.1')) {
     throw protocolError(`Unsupported content type: ${contentType}`);
@@ -60,38 +69,85 @@ export function targetOf(input: JsonObject): string | undefined {
   return typeof target === 'string' ? target : undefined;
 }
 
-export function readBody(request: IncomingMessage): Promise<string> {
+/** The raw body: S3 checks its SHA-256 against x-amz-content-sha256. */
+export function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }
 
-export interface Answer {
+export interface JsonAnswer {
   readonly status: number;
   readonly body: JsonObject;
 }
 
-/** A ServiceError as an answer; anything else is the emulator's own bug, answered as a 500. */
-export function errorAnswer(error: unknown): Answer {
+export interface XmlAnswer {
+  readonly status: number;
+  readonly xml: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A JSON answer (awsJson1_1), or an XML one (S3) with the headers that go with it. */
+export type Answer = JsonAnswer | XmlAnswer;
+
+/**
+ * A ServiceError or S3Error as an answer; anything else is the emulator's own bug, answered as a
+ * 500 (S3's InternalError for S3 requests).
+ */
+export function errorAnswer(error: unknown, service?: 's3'): Answer {
   if (error instanceof ServiceError) {
     return { status: error.status, body: error.body };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return { status: 500, body: { __type: 'InternalFailure', message: `Emulator failure: ${message}` } };
+  const message = `Emulator failure: ${error instanceof Error ? error.message : String(error)}`;
+  if (error instanceof S3Error || service === 's3') {
+    return s3ErrorAnswer(error instanceof S3Error ? error : new S3Error(500, 'InternalError', message));
+  }
+  return { status: 500, body: { __type: 'InternalFailure', message } };
+}
+
+export function xmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** `<Name>value</Name>` for each entry, values escaped. */
+export function xmlElements(entries: ReadonlyArray<readonly [string, string | number | boolean]>): string {
+  return entries.map(([name, value]) => `<${name}>${xmlEscape(String(value))}</${name}>`).join('');
+}
+
+/** An S3 answer: the XML declaration, the body, and S3's request id headers (echoed in error bodies). */
+export function xmlAnswer(
+  status: number,
+  body: (ids: { RequestId: string; HostId: string }) => string,
+  headers: Readonly<Record<string, string>> = {},
+): XmlAnswer {
+  const ids = { RequestId: newUuid().replace(/-/g, '').slice(0, 16).toUpperCase(), HostId: Buffer.from(newUuid()).toString('base64') };
+  return {
+    status,
+    xml: `<?xml version="1.0" encoding="UTF-8"?>\n${body(ids)}`,
+    headers: { ...headers, 'x-amz-request-id': ids.RequestId, 'x-amz-id-2': ids.HostId },
+  };
+}
+
+export function s3ErrorAnswer(error: S3Error): XmlAnswer {
+  return xmlAnswer(error.status, (ids) => `<Error>${xmlElements([
+    ['Code', error.code],
+    ['Message', error.message],
+    ...Object.entries(error.details),
+    ['RequestId', ids.RequestId],
+    ['HostId', ids.HostId],
+  ])}</Error>`);
 }
 
 export function send(response: ServerResponse, answer: Answer): void {
   if (response.destroyed || response.writableEnded) {
     return;
   }
-  const text = JSON.stringify(answer.body);
-  response.writeHead(answer.status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': newUuid(),
-  });
+  const [text, headers] = 'xml' in answer
+    ? [answer.xml, { 'content-type': 'application/xml', ...answer.headers }]
+    : [JSON.stringify(answer.body), { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': newUuid() }];
+  response.writeHead(answer.status, { ...headers, 'content-length': Buffer.byteLength(text) });
   response.end(text);
 }

@@ -1,19 +1,28 @@
 /**
  * A secret's versions and their staging labels, with Secrets Manager's rules for moving labels:
  * a label sits on at most one version, and whenever AWSCURRENT moves, the version it leaves gets
- * AWSPREVIOUS (which leaves the version that had it).
+ * AWSPREVIOUS (which leaves the version that had it). A rotation starts with an AWSPENDING version
+ * that has no value yet.
  */
 import { secretsError } from './errors';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPREVIOUS = 'AWSPREVIOUS';
+export const AWSPENDING = 'AWSPENDING';
 
 export interface VersionRecord {
   readonly versionId: string;
-  readonly secretString?: string;
-  readonly secretBinary?: string;
+  /** Neither value is set on the version RotateSecret makes, until PutSecretValue fills it. */
+  secretString?: string;
+  secretBinary?: string;
   readonly createdDate: number;
   stages: string[];
+}
+
+export interface RotationConfig {
+  readonly enabled: boolean;
+  readonly lambdaArn: string;
+  readonly automaticallyAfterDays: number;
 }
 
 export interface SecretRecord {
@@ -25,6 +34,8 @@ export interface SecretRecord {
   deletedDate?: number;
   /** In creation order, deprecated versions (no label) included. */
   readonly versions: VersionRecord[];
+  /** Absent until rotation is first configured. */
+  rotation?: RotationConfig;
 }
 
 export function versionById(secret: SecretRecord, versionId: string): VersionRecord | undefined {
@@ -33,6 +44,10 @@ export function versionById(secret: SecretRecord, versionId: string): VersionRec
 
 export function versionByStage(secret: SecretRecord, stage: string): VersionRecord | undefined {
   return secret.versions.find((version) => version.stages.includes(stage));
+}
+
+export function hasValue(version: VersionRecord): boolean {
+  return version.secretString !== undefined || version.secretBinary !== undefined;
 }
 
 /** Versions that carry at least one label; the others are deprecated. */
@@ -65,14 +80,42 @@ function attachStage(secret: SecretRecord, version: VersionRecord, stage: string
  * a secret always gets AWSCURRENT.
  */
 export function addVersion(secret: SecretRecord, version: VersionRecord, stages: readonly string[] | undefined): void {
+  secret.versions.push(version);
+  labelStoredVersion(secret, version, stages);
+}
+
+/** Labels a version that PutSecretValue stored (a new one, or the value of a pending one). */
+export function labelStoredVersion(secret: SecretRecord, version: VersionRecord, stages: readonly string[] | undefined): void {
   const labels = [...(stages ?? [AWSCURRENT])];
   if (!versionByStage(secret, AWSCURRENT) && !labels.includes(AWSCURRENT)) {
     labels.push(AWSCURRENT);
   }
-  secret.versions.push(version);
   for (const label of labels) {
     attachStage(secret, version, label);
   }
+}
+
+/**
+ * RotateSecret's first move: version `token`, AWSPENDING, without a value. AWSPENDING may be free or
+ * sit on the AWSCURRENT version (then it moves); on any other version a previous rotation is
+ * unfinished and RotateSecret fails. If `token` already holds AWSPENDING, this is a retry of that
+ * rotation (Secrets Manager retries with the same token) and nothing changes.
+ */
+export function addPendingVersion(secret: SecretRecord, token: string, createdDate: number): void {
+  const pending = versionByStage(secret, AWSPENDING);
+  const existing = versionById(secret, token);
+  if (pending && pending === existing) {
+    return;
+  }
+  if (pending && pending !== versionByStage(secret, AWSCURRENT)) {
+    throw secretsError('InvalidRequestException', "A previous rotation isn't complete. That rotation will be reattempted.");
+  }
+  if (existing) {
+    throw new Error(`Version ${token} of secret ${secret.name} already exists: a rotation needs a new token`);
+  }
+  const version: VersionRecord = { versionId: token, createdDate, stages: [] };
+  secret.versions.push(version);
+  attachStage(secret, version, AWSPENDING);
 }
 
 function invalidParameter(message: string): Error {

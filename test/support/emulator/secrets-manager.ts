@@ -1,64 +1,23 @@
 /** Secrets Manager: secret values and their versions, for the operations the handler uses. */
 import { commonError, secretsError } from './errors';
+import { optionalStages, optionalString, requiredString } from './secrets-input';
 import { epochSeconds, newSecretArnSuffix, newUuid } from './ids';
 import {
   AWSCURRENT,
   SecretRecord,
   VersionRecord,
+  addPendingVersion,
   addVersion,
+  hasValue,
+  labelStoredVersion,
   labelledVersions,
   moveStage,
   versionById,
   versionByStage,
 } from './secret-versions';
-import type { JsonObject, Place } from './types';
+import type { JsonObject, Place, RotationOptions } from './types';
 
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-
-function validationError(field: string, value: unknown, constraint: string): Error {
-  return commonError(
-    'ValidationException',
-    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must ${constraint}`,
-  );
-}
-
-/** An optional string member with the model's length constraint. */
-function optionalString(input: JsonObject, member: string, min: number, max: number): string | undefined {
-  const value = input[member];
-  if (value === undefined) {
-    return undefined;
-  }
-  const field = member.charAt(0).toLowerCase() + member.slice(1);
-  if (typeof value !== 'string') {
-    throw validationError(field, value, 'be a string');
-  }
-  if (value.length < min) {
-    throw validationError(field, value, `have length greater than or equal to ${min}`);
-  }
-  if (value.length > max) {
-    throw validationError(field, value, `have length less than or equal to ${max}`);
-  }
-  return value;
-}
-
-function requiredString(input: JsonObject, member: string, min: number, max: number): string {
-  const value = optionalString(input, member, min, max);
-  if (value === undefined) {
-    throw validationError(member.charAt(0).toLowerCase() + member.slice(1), null, 'not be null');
-  }
-  return value;
-}
-
-function optionalStages(input: JsonObject): string[] | undefined {
-  const stages = input.VersionStages;
-  if (stages === undefined) {
-    return undefined;
-  }
-  if (!Array.isArray(stages) || stages.length < 1 || stages.length > 20 || stages.some((stage) => typeof stage !== 'string')) {
-    throw validationError('versionStages', JSON.stringify(stages), 'be a list of 1 to 20 strings');
-  }
-  return stages as string[];
-}
 
 function notFound(message = "Secrets Manager can't find the specified secret."): Error {
   return secretsError('ResourceNotFoundException', message);
@@ -106,6 +65,36 @@ export class SecretsManagerBackend {
     return versionByStage(this.setupSecret(secretId), AWSCURRENT)?.secretString;
   }
 
+  enableRotation(secretId: string, options: RotationOptions): void {
+    const secret = this.setupSecret(secretId);
+    const { region, accountId } = this.place;
+    secret.rotation = {
+      enabled: true,
+      lambdaArn: options.rotationLambdaArn ?? secret.rotation?.lambdaArn ?? `arn:aws:lambda:${region}:${accountId}:function:emulator-rotation`,
+      automaticallyAfterDays: options.automaticallyAfterDays ?? secret.rotation?.automaticallyAfterDays ?? 30,
+    };
+  }
+
+  disableRotation(secretId: string): void {
+    const secret = this.setupSecret(secretId);
+    if (secret.rotation) {
+      secret.rotation = { ...secret.rotation, enabled: false };
+    }
+  }
+
+  /** RotateSecret up to the invocation of the rotation function: rotation on, version `token` AWSPENDING without a value. */
+  beginRotation(secretId: string, token: string): void {
+    const secret = this.setupSecret(secretId);
+    if (secret.deletedDate !== undefined) {
+      throw markedForDeletion();
+    }
+    if (token.length < 32 || token.length > 64) {
+      throw new Error(`A ClientRequestToken has 32 to 64 characters: ${token}`);
+    }
+    addPendingVersion(secret, token, epochSeconds());
+    this.enableRotation(secretId, {});
+  }
+
   // ----- operations -----
 
   handle(operation: string, input: JsonObject): JsonObject {
@@ -143,9 +132,10 @@ export class SecretsManagerBackend {
     };
   }
 
+  /** A version without a value (the one RotateSecret makes) is not found, like a missing one. */
   private versionForStage(secret: SecretRecord, stage: string): VersionRecord {
     const version = versionByStage(secret, stage);
-    if (!version) {
+    if (!version || !hasValue(version)) {
       throw notFound(`Secrets Manager can't find the specified secret value for staging label: ${stage}`);
     }
     return version;
@@ -158,6 +148,9 @@ export class SecretsManagerBackend {
     }
     if (stage !== undefined && !version.stages.includes(stage)) {
       throw secretsError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
+    }
+    if (!hasValue(version)) {
+      throw notFound(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
     }
     return version;
   }
@@ -172,6 +165,14 @@ export class SecretsManagerBackend {
       throw secretsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary, but not both.');
     }
     const existing = versionById(secret, token);
+    if (existing && !hasValue(existing)) {
+      // The AWSPENDING version RotateSecret made: the rotation function's createSecret step fills it.
+      existing.secretString = secretString;
+      existing.secretBinary = secretBinary;
+      labelStoredVersion(secret, existing, stages);
+      secret.lastChangedDate = epochSeconds();
+      return { ARN: secret.arn, Name: secret.name, VersionId: token, VersionStages: [...existing.stages] };
+    }
     if (existing) {
       if (existing.secretString !== secretString || existing.secretBinary !== secretBinary) {
         throw secretsError(
@@ -207,6 +208,12 @@ export class SecretsManagerBackend {
       CreatedDate: secret.createdDate,
       LastChangedDate: secret.lastChangedDate,
       ...(secret.deletedDate === undefined ? {} : { DeletedDate: secret.deletedDate }),
+      // Never configured for rotation: no RotationEnabled at all (the SDK shows undefined).
+      ...(secret.rotation === undefined ? {} : {
+        RotationEnabled: secret.rotation.enabled,
+        RotationLambdaARN: secret.rotation.lambdaArn,
+        RotationRules: { AutomaticallyAfterDays: secret.rotation.automaticallyAfterDays },
+      }),
       ...(labelled.length === 0 ? {} : {
         VersionIdsToStages: Object.fromEntries(labelled.map((version) => [version.versionId, [...version.stages]])),
       }),

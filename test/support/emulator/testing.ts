@@ -1,9 +1,13 @@
 /** Test helpers: real SDK clients pointed at an emulator, and the error a call fails with. */
 import { LightsailClient, LightsailClientConfig } from '@aws-sdk/client-lightsail';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { AwsEmulator } from './index';
 
-/** Fake credentials: the emulator requires a signature but does not verify it. */
+/**
+ * Fake credentials: Lightsail and Secrets Manager require a signature but do not verify it. S3 does
+ * (these get InvalidAccessKeyId there): sign S3 requests with a key the emulator issued.
+ */
 export const FAKE_CREDENTIALS = { accessKeyId: 'AKIATESTCLIENTEXAMPL', secretAccessKey: 'test/fake/secret/access/key/EXAMPLE00' };
 
 export function lightsailClientFor(emulator: AwsEmulator, config: LightsailClientConfig = {}): LightsailClient {
@@ -12,6 +16,15 @@ export function lightsailClientFor(emulator: AwsEmulator, config: LightsailClien
 
 export function secretsManagerClientFor(emulator: AwsEmulator, config: SecretsManagerClientConfig = {}): SecretsManagerClient {
   return new SecretsManagerClient({ endpoint: emulator.endpoint, region: emulator.region, credentials: FAKE_CREDENTIALS, ...config });
+}
+
+/** An S3 client signing with a bucket access key (from CreateBucketAccessKey or addForeignAccessKey). */
+export function s3ClientFor(
+  emulator: AwsEmulator,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  config: S3ClientConfig = {},
+): S3Client {
+  return new S3Client({ endpoint: emulator.endpoint, region: emulator.region, credentials, ...config });
 }
 
 /** What SDK errors carry besides name and message. */
