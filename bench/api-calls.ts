@@ -1,0 +1,97 @@
+/**
+ * API calls per lifecycle event, counted at the emulator, through the real Provider framework and
+ * the shipped handler (test/support/stack-driver), on the example app's stack.
+ */
+import * as fs from 'fs';
+import { ExampleStack } from '../bin/example-stack';
+import type { AwsEmulator } from '../test/support/emulator';
+import { CfnResponse, StackDriver, SynthesizedStack } from '../test/support/stack-driver';
+import { synthesize } from '../test/support/synth';
+
+/** Operations that change state; every other operation the handler uses only reads. */
+const MUTATING = new Set(['CreateBucketAccessKey', 'DeleteBucketAccessKey', 'PutSecretValue', 'UpdateSecretVersionStage']);
+
+export interface EventCalls {
+  readonly event: string;
+  readonly mutating: string[];
+  readonly reads: string[];
+  /** The least any handler must do: mutating calls only. */
+  readonly floor: string;
+}
+
+interface Stacks {
+  readonly first: SynthesizedStack;
+  readonly rotated: SynthesizedStack;
+}
+
+function synthesizeExample(serial: number): SynthesizedStack {
+  return synthesize((app) => new ExampleStack(app, 'BenchApiCalls', {
+    bucketName: 'bench-api-calls',
+    serial,
+    env: { account: '123456789012', region: 'us-east-1' },
+  }));
+}
+
+function succeeded(response: CfnResponse): string {
+  if (response.Status !== 'SUCCESS') {
+    throw new Error(`expected SUCCESS, got FAILED: ${response.Reason}`);
+  }
+  return response.PhysicalResourceId;
+}
+
+class CallCounter {
+  readonly rows: EventCalls[] = [];
+
+  constructor(private readonly emulator: AwsEmulator) {}
+
+  /** Runs one event and records the calls it made. */
+  async count(event: string, floor: string, send: () => Promise<CfnResponse>): Promise<string> {
+    const before = this.emulator.calls().length;
+    const physicalId = succeeded(await send());
+    const operations = this.emulator.calls().slice(before).map((call) => call.operation);
+    this.rows.push({
+      event,
+      floor,
+      mutating: operations.filter((operation) => MUTATING.has(operation)),
+      reads: operations.filter((operation) => !MUTATING.has(operation)),
+    });
+    return physicalId;
+  }
+}
+
+async function successPath(counter: CallCounter, driver: StackDriver, stacks: Stacks): Promise<void> {
+  const [id] = driver.keyLogicalIds();
+  const first = await counter.count('Create', '2 (CreateBucketAccessKey, PutSecretValue)', () => driver.create(id));
+  await counter.count('Update, no change (no-op)', '0', () => driver.update(id, first, stacks.first.template, stacks.first.template));
+  const second = await counter.count('Update, serial 1 → 2 (Replace: new key)', '2 (as Create)',
+    () => driver.update(id, first, stacks.rotated.template, stacks.first.template));
+  await counter.count('Delete of the replaced key (after the update succeeded)', '1 (DeleteBucketAccessKey)',
+    () => driver.delete(id, first, stacks.first.template));
+  await counter.count('Delete (stack delete)', '1 (DeleteBucketAccessKey)', () => driver.delete(id, second, stacks.rotated.template));
+}
+
+async function rollbackPath(counter: CallCounter, driver: StackDriver, stacks: Stacks): Promise<void> {
+  const [id] = driver.keyLogicalIds();
+  const old = succeeded(await driver.create(id));
+  const replacement = succeeded(await driver.update(id, old, stacks.rotated.template, stacks.first.template));
+  await counter.count('Delete of the new key (rollback of a Replace)', '2 (DeleteBucketAccessKey, UpdateSecretVersionStage)',
+    () => driver.delete(id, replacement, stacks.rotated.template));
+}
+
+/** The calls of every event, the success path first, then the rollback of a replacement. */
+export async function countApiCalls(emulator: AwsEmulator): Promise<EventCalls[]> {
+  const stacks = { first: synthesizeExample(1), rotated: synthesizeExample(2) };
+  const counter = new CallCounter(emulator);
+  try {
+    emulator.reset();
+    await successPath(counter, new StackDriver(emulator, stacks.first), stacks);
+    emulator.reset();
+    await rollbackPath(counter, new StackDriver(emulator, stacks.first), stacks);
+    return counter.rows;
+  } finally {
+    emulator.reset();
+    for (const stack of [stacks.first, stacks.rotated]) {
+      fs.rmSync(stack.directory, { recursive: true, force: true });
+    }
+  }
+}
