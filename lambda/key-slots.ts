@@ -5,6 +5,7 @@
  */
 import type { VersionStage } from '../lib/contract';
 import { MAX_ACCESS_KEYS_PER_BUCKET, deleteAccessKey } from './lightsail';
+import { logStep } from './log';
 import { StoredVersion, readVersion } from './secret-store';
 
 const STAGES: VersionStage[] = ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING'];
@@ -45,7 +46,7 @@ export async function freeSlot(bucketName: string, accessKeyIds: string[], secre
       break;
     }
     await deleteAccessKey(bucketName, version.accessKeyId!);
-    console.log(JSON.stringify({ step: 'slot-freed', bucketName, accessKeyId: version.accessKeyId, stage: version.stage }));
+    logStep('slot-freed', { bucketName, accessKeyId: version.accessKeyId, stage: version.stage });
     remaining = remaining.filter((id) => id !== version.accessKeyId);
   }
   if (remaining.length >= MAX_ACCESS_KEYS_PER_BUCKET) {

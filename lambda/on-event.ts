@@ -16,6 +16,7 @@ import {
   REPLACING_PROPERTIES,
 } from '../lib/contract';
 import { HeldVersion, freeSlot, heldVersions } from './key-slots';
+import { logStep } from './log';
 import { accessKeyExists, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
 import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
@@ -23,11 +24,6 @@ import { describeError } from './sdk-errors';
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
   readonly Data?: Record<string, string>;
-}
-
-/** One JSON line per step, with ids only. */
-function logStep(step: string, ids: Record<string, string | boolean | undefined>): void {
-  console.log(JSON.stringify({ step, ...ids }));
 }
 
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResult> {

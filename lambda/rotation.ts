@@ -8,6 +8,7 @@
  */
 import { createAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
 import { freeSlot } from './key-slots';
+import { logStep } from './log';
 import { proveKeyWorks } from './bucket-check';
 import { describeVersions, makeCurrent, readStoredKey, removeStage, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
@@ -16,10 +17,6 @@ export interface RotationEvent {
   readonly SecretId: string;
   readonly ClientRequestToken: string;
   readonly Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
-}
-
-function logStep(step: string, ids: Record<string, string | undefined>): void {
-  console.log(JSON.stringify({ step, ...ids }));
 }
 
 export async function handler(event: RotationEvent): Promise<void> {
