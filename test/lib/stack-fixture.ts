@@ -41,10 +41,10 @@ export function resourcesOf(statement: Statement): unknown[] {
   return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
 }
 
-/** Logical id of the onEvent handler function (the framework's function has handler `framework.onEvent`). */
+/** Logical id of the onEvent handler function: the one the Provider framework's function invokes. */
 export function handlerFunctionId(template: Template): string {
-  const functions = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } });
-  const ids = Object.keys(functions);
+  const frameworks = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'framework.onEvent' } });
+  const ids = Object.values(frameworks).map((framework) => framework.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN['Fn::GetAtt'][0]);
   if (ids.length !== 1) {
     throw new Error(`expected one onEvent handler function, found ${ids.length}`);
   }

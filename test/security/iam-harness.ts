@@ -176,6 +176,45 @@ export class ConcreteTemplate {
   keyPolicy(keyLogicalId: string): PolicyDocument {
     return this.resolve(this.resource(keyLogicalId).Properties?.KeyPolicy) as PolicyDocument;
   }
+
+  /**
+   * The resource-based policy Lambda builds from the template's AWS::Lambda::Permission resources
+   * that name a function (by ARN or name), the way Lambda writes it: Principal, SourceAccount and
+   * SourceArn become the statement's principal and conditions. Properties it does not translate throw.
+   */
+  functionPolicy(functionLogicalId: string): PolicyDocument {
+    const arn = this.getAtt(functionLogicalId, 'Arn');
+    const names = [arn, this.ref(functionLogicalId)];
+    const statements = Object.entries(this.template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Permission')
+      .map(([id, r]) => ({ id, properties: this.resolve(r.Properties ?? {}) as Record<string, unknown> }))
+      .filter(({ properties }) => names.includes(this.literal(properties.FunctionName, 'FunctionName')))
+      .map(({ id, properties }): PolicyStatement => {
+        const { Action, FunctionName: _name, Principal, SourceAccount, SourceArn, ...rest } = properties;
+        if (Object.keys(rest).length > 0) {
+          throw new Error(`${id}: ${Object.keys(rest).join(', ')} not supported by the resolver`);
+        }
+        const principal = this.literal(Principal, `${id}.Principal`);
+        const condition: Record<string, Record<string, string>> = {};
+        if (SourceAccount !== undefined) {
+          condition.StringEquals = { 'AWS:SourceAccount': this.literal(SourceAccount, `${id}.SourceAccount`) };
+        }
+        if (SourceArn !== undefined) {
+          condition.ArnLike = { 'AWS:SourceArn': this.literal(SourceArn, `${id}.SourceArn`) };
+        }
+        return {
+          Sid: id,
+          Effect: 'Allow',
+          Principal: principal === '*' ? '*'
+            : /^\d{12}$/.test(principal) ? { AWS: `arn:aws:iam::${principal}:root` }
+              : principal.startsWith('arn:') ? { AWS: principal } : { Service: principal },
+          Action: this.literal(Action, `${id}.Action`),
+          Resource: arn,
+          ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
+        };
+      });
+    return { Version: '2012-10-17', Statement: statements };
+  }
 }
 
 export interface SimulatedRequest {
