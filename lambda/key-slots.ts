@@ -38,9 +38,10 @@ export async function freeSlot(bucketName: string, accessKeyIds: string[], secre
   }
   const held = await heldVersions(secretArn);
   const current = held.find((version) => version.stage === 'AWSCURRENT')?.accessKeyId;
+  // Never the current key, whichever stages name it; never the key being rotated in.
   const spare = held.filter((version) =>
-    version.stage !== 'AWSCURRENT' && version.versionId !== keepVersionId && version.bucketName === bucketName &&
-    version.accessKeyId !== current && remaining.includes(version.accessKeyId!));
+    version.accessKeyId !== current && version.versionId !== keepVersionId && version.bucketName === bucketName &&
+    remaining.includes(version.accessKeyId!));
   for (const version of spare) {
     if (remaining.length < MAX_ACCESS_KEYS_PER_BUCKET) {
       break;

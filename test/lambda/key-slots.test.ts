@@ -6,8 +6,9 @@
 import { CreateBucketAccessKeyCommand, DeleteBucketAccessKeyCommand } from '@aws-sdk/client-lightsail';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-jest';
+import { freeSlot } from '../../lambda/key-slots';
 import { handler } from '../../lambda/on-event';
-import { BUCKET, createEvent, deleteEvent, updateEvent } from './events';
+import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
   FOREIGN_KEY_ID, NEW_KEY_ID, OLD_KEY_ID, failureOf, givenBucket, givenSecretVersions, lightsail, secretsManager, storedValue,
 } from './fixtures';
@@ -55,6 +56,18 @@ describe('Delete after rotations', () => {
 
     expect(lightsail.commandCalls(DeleteBucketAccessKeyCommand).map((call) => call.args[0].input))
       .toEqual([{ bucketName: 'old-bucket', accessKeyId: OLD_KEY_ID }, { bucketName: 'old-bucket', accessKeyId: ROTATED_KEY_ID }]);
+  });
+});
+
+describe('freeSlot', () => {
+  test('never frees the slot of the version being rotated in', async () => {
+    givenBucket([ROTATED_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), undefined, storedValue(PENDING_KEY_ID));
+
+    const message = await failureOf(freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN, 'v-pending'));
+
+    expect(message).toContain('Lightsail allows 2 keys per bucket');
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 });
 

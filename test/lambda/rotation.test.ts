@@ -65,13 +65,18 @@ describe('every step', () => {
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
-  test('does nothing for a version that is already current', async () => {
-    givenBucket();
-    givenRotation({ tokenStages: ['AWSCURRENT'] });
-    await handler(rotationEvent('finishSecret'));
-    expect(lightsail.calls()).toHaveLength(0);
-    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
-  });
+  test.each(['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)(
+    '%s does nothing for a version that is already current', async (step) => {
+      for (const tokenStages of [['AWSCURRENT'], ['AWSCURRENT', 'AWSPENDING']]) {
+        givenBucket();
+        givenRotation({ tokenStages });
+        await handler(rotationEvent(step));
+        expect(lightsail.calls()).toHaveLength(0);
+        expect(s3.calls()).toHaveLength(0);
+        expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+        expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+      }
+    });
 });
 
 describe('createSecret', () => {
