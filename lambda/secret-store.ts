@@ -29,37 +29,40 @@ function selectorText(selector: VersionSelector): string {
 }
 
 /**
- * Reads one version of the secret. Returns undefined when the secret, or that version of it,
- * does not exist (an empty secret has no AWSCURRENT), or when the secret is scheduled for deletion.
+ * GetSecretValue of one version. Undefined when the secret, or that version of it, does not exist
+ * (an empty secret has no AWSCURRENT; a rotation's new version has no value before createSecret),
+ * or when the secret is scheduled for deletion.
  */
-export async function readVersion(secretArn: string, selector: VersionSelector): Promise<StoredVersion | undefined> {
-  let answer;
+async function getVersion(secretArn: string, selector: VersionSelector) {
   try {
-    answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }));
+    const answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }));
+    return answer.VersionId ? answer : undefined;
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException' || isMarkedForDeletion(error)) {
       return undefined;
     }
     throw new Error(`Could not read ${selectorText(selector)} of secret ${secretArn}: ${describeError(error)}`);
   }
-  if (!answer.VersionId) {
-    return undefined;
-  }
-  return { versionId: answer.VersionId, ...identifyKey(answer.SecretString) };
+}
+
+/** One version of the secret, reduced to the key it holds; undefined when absent (see getVersion). */
+export async function readVersion(secretArn: string, selector: VersionSelector): Promise<StoredVersion | undefined> {
+  const answer = await getVersion(secretArn, selector);
+  return answer && { versionId: answer.VersionId!, ...identifyKey(answer.SecretString) };
 }
 
 /** The full value of one version, for rotation, which must copy and test it. Undefined when absent. */
 export async function readStoredKey(secretArn: string, selector: VersionSelector): Promise<StoredAccessKey | undefined> {
-  let answer;
-  try {
-    answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }));
-  } catch (error) {
-    if (errorName(error) === 'ResourceNotFoundException') {
-      return undefined;
-    }
-    throw new Error(`Could not read ${selectorText(selector)} of secret ${secretArn}: ${describeError(error)}`);
+  const answer = await getVersion(secretArn, selector);
+  if (!answer) {
+    return undefined;
   }
-  const value = JSON.parse(answer.SecretString ?? '{}') as Partial<StoredAccessKey>;
+  let value: Partial<StoredAccessKey> = {};
+  try {
+    value = JSON.parse(answer.SecretString ?? '{}') as Partial<StoredAccessKey>;
+  } catch {
+    // Edited by hand: reported below like any other value that is not a key.
+  }
   if (!value.accessKeyId || !value.secretAccessKey || !value.bucketName) {
     throw new Error(`${selectorText(selector)} of secret ${secretArn} does not hold a Lightsail bucket access key`);
   }

@@ -143,6 +143,17 @@ describe('createSecret', () => {
     expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
   });
 
+  test('fails when the current value is not a stored key (edited by hand)', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+      .resolves({ VersionId: CURRENT_VERSION, SecretString: 'not json' });
+
+    expect(await failureOf(handler(rotationEvent('createSecret'))))
+      .toBe(`version AWSCURRENT of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
   test('fails when the secret has no current key to rotate', async () => {
     givenBucket();
     givenRotation();
