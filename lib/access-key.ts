@@ -104,7 +104,6 @@ export class LightsailBucketAccessKey extends Construct {
   /** The secret holding the key's credentials as JSON. */
   public readonly secret: secretsmanager.ISecret;
 
-  private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProps) {
     super(scope, id);
@@ -123,7 +122,6 @@ export class LightsailBucketAccessKey extends Construct {
     // Created empty: only the handler ever writes a value, and no generated value ever exists.
     (secret.node.defaultChild as secretsmanager.CfnSecret).generateSecretString = undefined;
     this.secret = secret;
-    this.encryptionKey = props.encryptionKey;
 
     const provider = AccessKeyProvider.of(this);
     const properties: AccessKeyResourceProperties = {
@@ -175,7 +173,7 @@ export class LightsailBucketAccessKey extends Construct {
       }),
       iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.secret.secretArn] }),
     ];
-    if (this.encryptionKey) {
+    if (this.secret.encryptionKey) {
       grants.push(this.grantKeyThroughSecretsManager(role, 'kms:Decrypt', 'kms:GenerateDataKey'));
     }
     return grants;
@@ -186,7 +184,7 @@ export class LightsailBucketAccessKey extends Construct {
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     const grant = this.secret.grantRead(grantee);
-    return this.encryptionKey ? grant.combine(this.grantKeyThroughSecretsManager(grantee, 'kms:Decrypt')) : grant;
+    return this.secret.encryptionKey ? grant.combine(this.grantKeyThroughSecretsManager(grantee, 'kms:Decrypt')) : grant;
   }
 
   /**
@@ -198,7 +196,7 @@ export class LightsailBucketAccessKey extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions,
-      resourceArns: [this.encryptionKey!.keyArn],
+      resourceArns: [this.secret.encryptionKey!.keyArn],
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
     });
   }
