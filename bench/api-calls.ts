@@ -1,12 +1,12 @@
 /**
  * API calls per lifecycle event, counted at the emulator, through the real Provider framework and
- * the shipped handler (test/support/stack-driver), on the example app's stack.
+ * the shipped handler (local/stack-driver), on the example app's stack.
  */
 import * as fs from 'fs';
 import { ExampleStack } from '../bin/example-stack';
-import type { AwsEmulator } from '../test/support/emulator';
-import { CfnResponse, StackDriver, SynthesizedStack } from '../test/support/stack-driver';
-import { synthesize } from '../test/support/synth';
+import type { AwsEmulator } from '../local/emulator';
+import { CfnResponse, StackDriver, SynthesizedStack } from '../local/stack-driver';
+import { synthesize } from '../local/synth';
 
 /** Operations that change state; every other operation the handler uses only reads. */
 const MUTATING = new Set(['CreateBucketAccessKey', 'DeleteBucketAccessKey', 'PutSecretValue', 'UpdateSecretVersionStage']);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'crypto';
 import * as path from 'path';
-import type { AwsEmulator } from '../test/support/emulator';
+import type { AwsEmulator } from '../local/emulator';
 import { baseEnv, runChild } from './child';
 import { ROOT, Variant } from './variants';
 

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { AwsEmulator } from '../test/support/emulator';
+import { AwsEmulator } from '../local/emulator';
 import { countApiCalls } from './api-calls';
 import { bundleSize, composition, sameBytes } from './bundle';
 import { coldCreates } from './cold-create';

@@ -6,11 +6,11 @@
  */
 import { performance } from 'perf_hooks';
 import type { StoredAccessKey } from '../lib/contract';
-import { AwsEmulator } from '../test/support/emulator';
-import { emittedTexts, leaks } from '../test/support/leaks';
-import { RotationDriver, ROTATION_STEPS } from '../test/support/rotation-driver';
-import { CfnResponse, StackDriver, SynthesizedStack } from '../test/support/stack-driver';
-import { synthesize } from '../test/support/synth';
+import { AwsEmulator } from '../local/emulator';
+import { emittedTexts, leaks } from '../local/leaks';
+import { RotationDriver, ROTATION_STEPS } from '../local/rotation-driver';
+import { CfnResponse, StackDriver, SynthesizedStack } from '../local/stack-driver';
+import { synthesize } from '../local/synth';
 import { ExampleStack } from './example-stack';
 
 const STACK_NAME = 'LightsailBucketAccessKeyExample';

@@ -3,10 +3,10 @@
  * outcome, no key may be left that the secret does not hold, and the secret must keep a working key;
  * a failed Delete must succeed when CloudFormation retries it.
  */
-import type { FaultSpec } from '../support/emulator';
-import { AwsEmulator } from '../support/emulator';
-import { emittedTexts, leaks } from '../support/leaks';
-import { CfnResponse, StackDriver, SynthesizedStack } from '../support/stack-driver';
+import type { FaultSpec } from '../../local/emulator';
+import { AwsEmulator } from '../../local/emulator';
+import { emittedTexts, leaks } from '../../local/leaks';
+import { CfnResponse, StackDriver, SynthesizedStack } from '../../local/stack-driver';
 import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 export type Phase = 'create' | 'rotate' | 'delete' | 'rollback';

@@ -2,9 +2,9 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import type { StoredAccessKey } from '../../lib/contract';
 import { LightsailBucketAccessKey } from '../../lib';
-import type { AwsEmulator } from '../support/emulator';
-import type { CfnResponse, StackDriver, SynthesizedStack } from '../support/stack-driver';
-import { synthesize } from '../support/synth';
+import type { AwsEmulator } from '../../local/emulator';
+import type { CfnResponse, StackDriver, SynthesizedStack } from '../../local/stack-driver';
+import { synthesize } from '../../local/synth';
 
 export const STACK_NAME = 'Lifecycle';
 export const REGION = 'us-east-1';

@@ -2,9 +2,9 @@
  * The synthesized assets (the bundled handler, aws-cdk-lib's Provider framework) driven through the
  * event sequences CloudFormation sends, against the local emulator.
  */
-import { AwsEmulator } from '../support/emulator';
-import { StackDriver, SynthesizedStack } from '../support/stack-driver';
-import { emittedTexts, leaks } from '../support/leaks';
+import { AwsEmulator } from '../../local/emulator';
+import { StackDriver, SynthesizedStack } from '../../local/stack-driver';
+import { emittedTexts, leaks } from '../../local/leaks';
 import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 const BUCKET = 'lifecycle-bucket';

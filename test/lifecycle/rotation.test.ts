@@ -2,10 +2,10 @@
  * Scheduled rotation with the synthesized assets: Secrets Manager's four steps through the bundled
  * rotation function, and the custom resource's events around them, against the local emulator.
  */
-import { AwsEmulator } from '../support/emulator';
-import { emittedTexts, leaks } from '../support/leaks';
-import { RotationDriver } from '../support/rotation-driver';
-import { StackDriver, SynthesizedStack } from '../support/stack-driver';
+import { AwsEmulator } from '../../local/emulator';
+import { emittedTexts, leaks } from '../../local/leaks';
+import { RotationDriver } from '../../local/rotation-driver';
+import { StackDriver, SynthesizedStack } from '../../local/stack-driver';
 import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 const BUCKET = 'lifecycle-bucket';

@@ -2,8 +2,8 @@
  * A call that hangs is abandoned after the SDK's request timeout (5 s), so the handler finishes,
  * and cleans up, well inside its function's timeout.
  */
-import { AwsEmulator } from '../support/emulator';
-import { StackDriver, SynthesizedStack } from '../support/stack-driver';
+import { AwsEmulator } from '../../local/emulator';
+import { StackDriver, SynthesizedStack } from '../../local/stack-driver';
 import { expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 const BUCKET = 'lifecycle-bucket';

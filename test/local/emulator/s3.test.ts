@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { CreateBucketAccessKeyCommand, DeleteBucketAccessKeyCommand } from '@aws-sdk/client-lightsail';
 import { ListObjectsV2Command, ListObjectsV2CommandOutput, NoSuchBucket, S3Client, S3ClientConfig, S3ServiceException } from '@aws-sdk/client-s3';
-import { AwsEmulator } from './index';
+import { AwsEmulator } from '../../../local/emulator';
 import { FAKE_CREDENTIALS, failure, lightsailClientFor, s3ClientFor } from './testing';
 
 const BUCKET = 'my-bucket';

@@ -2,7 +2,7 @@
 import { LightsailClient, LightsailClientConfig } from '@aws-sdk/client-lightsail';
 import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import type { AwsEmulator } from './index';
+import type { AwsEmulator } from '../../../local/emulator';
 
 /**
  * Fake credentials: Lightsail and Secrets Manager require a signature but do not verify it. S3 does

@@ -15,7 +15,7 @@ import {
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
-import { AwsEmulator } from './index';
+import { AwsEmulator } from '../../../local/emulator';
 import { failure, lightsailClientFor, secretsManagerClientFor } from './testing';
 
 const BUCKET = 'my-bucket';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { format } from 'util';
-import { RESOURCE_TYPE } from '../../lib/contract';
+import { RESOURCE_TYPE } from '../lib/contract';
 import type { AwsEmulator } from './emulator';
 import { LambdaFunctionSpec, invokeInChildProcess } from './lambda-runner';
 import { ResolveContext, Template, TemplateResource, resolve, resourcesOfType, stringifyScalars } from './template';

@@ -10,7 +10,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { AwsEmulator } from './index';
+import { AwsEmulator } from '../../../local/emulator';
 import { failure, secretsManagerClientFor } from './testing';
 
 const SECRET = 'my/secret';

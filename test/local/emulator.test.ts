@@ -23,7 +23,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { isLightsailNotFound } from '../../lambda/sdk-errors';
-import { AwsEmulator } from './emulator';
+import { AwsEmulator } from '../../local/emulator';
 import { failure, lightsailClientFor, secretsManagerClientFor } from './emulator/testing';
 
 const BUCKET = 'my-bucket';
