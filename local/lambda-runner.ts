@@ -19,13 +19,20 @@ export interface LambdaFunctionSpec {
   readonly timeoutSeconds: number;
 }
 
-// Runs inside the child: load the handler, invoke it once, send the outcome over IPC, exit.
+// Runs inside the child: load the handler, invoke it once with a Lambda-like context (its remaining
+// time counts down from the function's timeout), send the outcome over IPC, exit.
 const RUNNER = `
 const handler = require(process.env.RUNNER_HANDLER_FILE)[process.env.RUNNER_HANDLER_EXPORT];
+const deadline = Date.now() + Number(process.env.RUNNER_TIMEOUT_MS);
+const context = {
+  awsRequestId: require('crypto').randomUUID(),
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME || 'local-function',
+  getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+};
 process.once('message', async (event) => {
   let outcome;
   try {
-    outcome = { payload: (await handler(event, {})) ?? null };
+    outcome = { payload: (await handler(event, context)) ?? null };
   } catch (error) {
     outcome = { error: { errorType: error && error.name || 'Error', errorMessage: error && error.message || String(error),
       trace: String(error && error.stack || '').split('\\n') } };
@@ -42,7 +49,12 @@ process.once('message', async (event) => {
 export function invokeInChildProcess(spec: LambdaFunctionSpec, event: object): Promise<Invocation> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', RUNNER], {
-      env: { ...spec.environment, RUNNER_HANDLER_FILE: spec.file, RUNNER_HANDLER_EXPORT: spec.exportName },
+      env: {
+        ...spec.environment,
+        RUNNER_HANDLER_FILE: spec.file,
+        RUNNER_HANDLER_EXPORT: spec.exportName,
+        RUNNER_TIMEOUT_MS: String(spec.timeoutSeconds * 1000),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const output: string[] = [];
