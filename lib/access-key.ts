@@ -1,12 +1,15 @@
 import { ArnFormat, CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AccessKeyProvider } from './access-key-provider';
+import { bucketIdentity, claimBucketSlot, describeBucket } from './bucket-budget';
 import { ATTRIBUTE_ACCESS_KEY_ID, AccessKeyResourceProperties, RESOURCE_TYPE } from './contract';
 import { KeyRotationOptions } from './rotation';
+import { rotationFailedRule } from './rotation-alerts';
 import { bucketNameProblems, rotationPeriodProblems, secretNameProblems, serialProblems } from './validation';
 
 /**
@@ -104,6 +107,7 @@ export class LightsailBucketAccessKey extends Construct {
   /** The secret holding the key's credentials as JSON. */
   public readonly secret: secretsmanager.ISecret;
 
+  private readonly rotates: boolean;
 
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProps) {
     super(scope, id);
@@ -112,6 +116,14 @@ export class LightsailBucketAccessKey extends Construct {
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     this.bucketName = props.bucket ? props.bucket.bucketRef.bucketName : props.bucketName!;
+    this.rotates = props.rotation !== undefined;
+    const bucketId = bucketIdentity(props.bucket, this.bucketName);
+    claimBucketSlot(this, {
+      identity: bucketId,
+      description: describeBucket(this, props.bucket, bucketId),
+      needsFreeSlot: props.serial !== undefined || this.rotates,
+      byName: props.bucketName !== undefined,
+    });
 
     const secret = new secretsmanager.Secret(this, 'Secret', {
       description: `Access key of Lightsail bucket ${this.bucketName}, written by ${this.node.path}`,
@@ -185,6 +197,20 @@ export class LightsailBucketAccessKey extends Construct {
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     const grant = this.secret.grantRead(grantee);
     return this.secret.encryptionKey ? grant.combine(this.grantKeyThroughSecretsManager(grantee, 'kms:Decrypt')) : grant;
+  }
+
+  /**
+   * An EventBridge rule that fires when a scheduled rotation of this key fails or is abandoned
+   * (Secrets Manager's `RotationFailed` and `RotationAbandoned` events for this key's secret only).
+   * Secrets Manager delivers them through CloudTrail, on a best effort basis.
+   *
+   * Only for a key with `rotation`.
+   */
+  public onRotationFailed(id: string, options: events.OnEventOptions = {}): events.Rule {
+    if (!this.rotates) {
+      throw new Error(`LightsailBucketAccessKey ${this.node.path}: onRotationFailed() needs scheduled rotation, and this key has no "rotation"`);
+    }
+    return rotationFailedRule(this, id, this.secret, options);
   }
 
   /**
