@@ -4,10 +4,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { AccessKeyProvider, HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
+import { LightsailBucketAccessKeyProvider } from '../../lib';
+import { HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
 import { actionsOf, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack } from './stack-fixture';
 
-describe('AccessKeyProvider', () => {
+describe('LightsailBucketAccessKeyProvider', () => {
   test('the handler bundle exists (run `npm run build` first)', () => {
     expect(fs.existsSync(path.join(HANDLER_ASSET_DIR, 'index.js'))).toBe(true);
   });
@@ -16,17 +17,17 @@ describe('AccessKeyProvider', () => {
     test('returns one provider per stack, at the stack\'s root, whatever the scope', () => {
       const stack = newStack();
       const deep = new Construct(new Construct(stack, 'A'), 'B');
-      const provider = AccessKeyProvider.of(stack);
-      expect(AccessKeyProvider.of(deep)).toBe(provider);
-      expect(AccessKeyProvider.of(new Construct(stack, 'C'))).toBe(provider);
+      const provider = LightsailBucketAccessKeyProvider.of(stack);
+      expect(LightsailBucketAccessKeyProvider.of(deep)).toBe(provider);
+      expect(LightsailBucketAccessKeyProvider.of(new Construct(stack, 'C'))).toBe(provider);
       expect(provider.node.scope).toBe(stack);
       expect(provider.node.id).toBe('LightsailBucketAccessKeyProvider');
     });
 
     test('returns a different provider for each stack of an app', () => {
       const app = new App();
-      const first = AccessKeyProvider.of(new Stack(app, 'First', { env: ENV }));
-      const second = AccessKeyProvider.of(new Stack(app, 'Second', { env: ENV }));
+      const first = LightsailBucketAccessKeyProvider.of(new Stack(app, 'First', { env: ENV }));
+      const second = LightsailBucketAccessKeyProvider.of(new Stack(app, 'Second', { env: ENV }));
       expect(second).not.toBe(first);
       expect(Stack.of(first).stackName).toBe('First');
       expect(Stack.of(second).stackName).toBe('Second');
@@ -35,12 +36,12 @@ describe('AccessKeyProvider', () => {
 
   describe('resources', () => {
     let stack: Stack;
-    let provider: AccessKeyProvider;
+    let provider: LightsailBucketAccessKeyProvider;
     let template: Template;
 
     beforeAll(() => {
       stack = newStack();
-      provider = AccessKeyProvider.of(stack);
+      provider = LightsailBucketAccessKeyProvider.of(stack);
       template = Template.fromStack(stack);
     });
 
@@ -56,8 +57,9 @@ describe('AccessKeyProvider', () => {
       expect(stack.resolve(provider.serviceToken)).toEqual({ 'Fn::GetAtt': [framework[0], 'Arn'] });
     });
 
-    test('handlerRole is the onEvent handler\'s role', () => {
-      expect(stack.resolve((provider.handlerRole as iam.Role).roleArn)).toEqual({ 'Fn::GetAtt': [handlerRoleId(template), 'Arn'] });
+    test('onEventFunction is the onEvent handler, with its role', () => {
+      expect(stack.resolve(provider.onEventFunction.functionArn)).toEqual({ 'Fn::GetAtt': [handlerFunctionId(template), 'Arn'] });
+      expect(stack.resolve((provider.onEventFunction.role as iam.Role).roleArn)).toEqual({ 'Fn::GetAtt': [handlerRoleId(template), 'Arn'] });
     });
 
     test('the onEvent handler', () => {

@@ -8,8 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import { ExampleStack } from '../../bin/example-stack';
-import { LightsailBucketAccessKey } from '../../lib';
-import { AccessKeyProvider } from '../../lib/access-key-provider';
+import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
 import { ENV } from '../lib/stack-fixture';
 import {
   Acknowledgement,
@@ -177,7 +176,7 @@ describe('cdk-nag AwsSolutions catches what was not acknowledged', () => {
   test('s3:* on "*" in the handler role fails synthesis although Resource::* is acknowledged there', () => {
     const { app, stack, acknowledgements } = exampleCase();
     acknowledge(app, acknowledgements);
-    AccessKeyProvider.of(stack).handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+    LightsailBucketAccessKeyProvider.of(stack).onEventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
     const run = synthWithNag(app);
     expect(run.findings).toEqual([
       { rule: 'AwsSolutions-IAM5[Action::s3:*]', path: `${EXAMPLE}/LightsailBucketAccessKeyProvider/HandlerRole/DefaultPolicy/Resource` },
@@ -188,7 +187,7 @@ describe('cdk-nag AwsSolutions catches what was not acknowledged', () => {
   test('secretsmanager:GetSecretValue on "*" in the handler role passes cdk-nag under the Resource::* acknowledgement, but the wildcard check catches it', () => {
     const { app, stack, acknowledgements } = exampleCase();
     acknowledge(app, acknowledgements);
-    AccessKeyProvider.of(stack).handlerRole.addToPrincipalPolicy(
+    LightsailBucketAccessKeyProvider.of(stack).onEventFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }),
     );
     expect(synthWithNag(app).findings).toEqual([]);
