@@ -28,8 +28,9 @@ export interface ILightsailBucketAccessKey extends IResource {
    * The secret access key, as a Secrets Manager dynamic reference to the secret's `secretAccessKey`
    * field (`{{resolve:secretsmanager:...:SecretString:secretAccessKey::}}`), never the value.
    *
-   * CloudFormation resolves it when it creates or updates the resource property that holds it
-   * (custom resources do not support it), so it never appears in the template. The resource keeps
+   * CloudFormation resolves it when it creates or updates the resource property that holds it (only
+   * in resource properties: not in Outputs, nor in custom resources), so it never appears in the
+   * template. The resource keeps
    * that value: after a rotation it holds a stale key until a stack update changes that resource,
    * and a scheduled rotation deletes the previous key at the next rotation. With `rotation`, prefer
    * giving the application the secret to read at run time (for ECS, `ecs.Secret.fromSecretsManager`).
@@ -64,8 +65,9 @@ export interface LightsailBucketAccessKeyAttributes {
    * The access key id.
    *
    * @default - a Secrets Manager dynamic reference to the secret's `accessKeyId` field, which
-   * CloudFormation resolves when it creates or updates the resource property that holds it (not in a
-   * custom resource's properties); after a rotation it is stale until that resource is updated
+   * CloudFormation resolves when it creates or updates the resource property that holds it (only in
+   * resource properties: not in Outputs, nor in custom resources); after a rotation it is stale until
+   * that resource is updated
    */
   readonly accessKeyId?: string;
 }
