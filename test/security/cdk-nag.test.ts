@@ -4,6 +4,8 @@
  * with a reason; any new finding fails these tests.
  */
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
@@ -23,6 +25,7 @@ import {
 /** The stack id of bin/example-app.ts, so that paths are those `cdk synth` reports. */
 const EXAMPLE = 'LightsailBucketAccessKeyExample';
 const CMK_STACK = 'CmkAndNamedBucket';
+const VPC_STACK = 'ProviderInVpc';
 
 const SECRET_ROTATION_REASON =
   'Secrets Manager cannot rotate a Lightsail bucket access key by itself. The key is rotated by the ' +
@@ -121,9 +124,61 @@ function cmkCase(): NagCase {
   };
 }
 
+const NETWORK_INTERFACE_ACTIONS = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
+const NETWORK_INTERFACES_REASON =
+  'A Lambda function in a VPC needs its role to create, describe and delete its own network interfaces (the EC2 ' +
+  'actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole, granted inline without its logs:* on "*"). ' +
+  'The interfaces do not exist at synth time and ec2:DescribeNetworkInterfaces supports only "*".';
+
+/** The stack's default provider configured with a VPC, and a rotating key: all three functions in the VPC. */
+function vpcCase(): NagCase {
+  const app = newApp();
+  const stack = new Stack(app, VPC_STACK, { env: ENV });
+  // An existing VPC: its own findings (flow logs) are not this library's.
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+    vpcId: 'vpc-12345678',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    privateSubnetIds: ['subnet-11111111', 'subnet-22222222'],
+  });
+  new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID, { vpc });
+  const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'cdk-nag-vpc-bucket', bundleId: 'small_1_0' });
+  new LightsailBucketAccessKey(stack, 'Key', { bucket, rotation: { automaticallyAfter: Duration.days(30) } });
+  const [handlerPolicyAck, frameworkAck] = providerAcknowledgements(stack);
+  const rotationAck = rotationAcknowledgement(stack);
+  const withNetworkInterfaces = (ack: Acknowledgement): Acknowledgement => ({
+    ...ack,
+    reason: `${ack.reason} ${NETWORK_INTERFACES_REASON}`,
+    wildcardActions: [...ack.wildcardActions!, ...NETWORK_INTERFACE_ACTIONS],
+  });
+  return {
+    app,
+    stack,
+    acknowledgements: [
+      withNetworkInterfaces(handlerPolicyAck),
+      withNetworkInterfaces(rotationAck),
+      frameworkAck,
+      {
+        path: frameworkAck.path,
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: NETWORK_INTERFACES_REASON,
+        wildcardActions: NETWORK_INTERFACE_ACTIONS,
+      },
+    ],
+  };
+}
+
 const CASES: Array<[string, () => NagCase]> = [
   ['the example stack (bin/example-stack.ts)', exampleCase],
   ['a stack with a customer managed key and a bucketName-only key', cmkCase],
+  ['a stack whose provider runs in a VPC', vpcCase],
 ];
 
 afterAll(removeOutdirs);
