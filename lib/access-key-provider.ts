@@ -1,16 +1,54 @@
 import * as path from 'path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 
 /** The handler bundles that `npm run build` writes and `npm pack` ships. */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'lambda', 'dist', 'on-event');
 export const ROTATION_ASSET_DIR = path.join(__dirname, '..', 'lambda', 'dist', 'rotation');
 
-const PROVIDER_ID = 'LightsailBucketAccessKeyProvider';
+/**
+ * Properties of a LightsailBucketAccessKeyProvider.
+ */
+export interface LightsailBucketAccessKeyProviderProps {
+  /**
+   * The VPC to place the provider's functions in: the onEvent handler, the rotation function and the
+   * Provider framework's function.
+   *
+   * The functions call the Lightsail API, which has no interface VPC endpoint, so the subnets need a
+   * route to the internet (a NAT gateway). They also call Secrets Manager, Lambda (the framework
+   * invokes the handler), CloudFormation's response URL in S3 and, to test a rotated key, the
+   * bucket's S3 endpoint: through the NAT gateway, or through VPC endpoints for those services.
+   *
+   * @default - the functions run outside any VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Where in `vpc` to place the functions.
+   *
+   * @default - the VPC's private subnets (Lambda's default)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The security groups of the functions in `vpc`. They must allow outbound HTTPS.
+   *
+   * @default - each function gets its own security group that allows all outbound traffic
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * How long the functions' shared log group keeps their logs.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
 
 interface FunctionSpec {
   readonly roleId: string;
@@ -21,34 +59,72 @@ interface FunctionSpec {
 }
 
 /**
- * What every LightsailBucketAccessKey of a stack shares: the custom-resource provider (its handler
- * function and the framework function), the rotation function once a key rotates, their roles and
- * one log group, whatever the number of keys.
+ * What the LightsailBucketAccessKeys of a stack share: the custom-resource provider (its onEvent
+ * handler and the Provider framework's function), the rotation function once a key rotates, their
+ * roles and one log group, whatever the number of keys.
+ *
+ * A key uses `LightsailBucketAccessKeyProvider.of(key)` unless given a `provider`. To configure the
+ * stack's default provider, create it with the id `LightsailBucketAccessKeyProvider.DEFAULT_ID` at
+ * the root of the stack before any key: keys that are not given a `provider` then use it, and its
+ * resources keep the logical ids of the default one, so a deployed stack can adopt it without
+ * replacing anything. A provider created with any other id serves only the keys it is given; a
+ * stack may have several (each with its own functions, roles and log group).
+ *
+ * A provider serves keys of its own stack only.
  */
-export class AccessKeyProvider extends Construct {
-  /** The stack's provider, created on first use. */
-  public static of(scope: Construct): AccessKeyProvider {
+export class LightsailBucketAccessKeyProvider extends Construct {
+  /**
+   * The construct id of a stack's default provider, at the root of the stack.
+   *
+   * The custom resources' service token is the ARN of a function under this id, and CloudFormation
+   * does not allow a custom resource's service token to change: keep it for stacks already deployed.
+   */
+  public static readonly DEFAULT_ID = 'LightsailBucketAccessKeyProvider';
+
+  /**
+   * The default provider of the scope's stack: the one under `DEFAULT_ID` at the stack's root,
+   * created with default properties on first use.
+   */
+  public static of(scope: IConstruct): LightsailBucketAccessKeyProvider {
     const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(PROVIDER_ID);
-    return existing instanceof AccessKeyProvider ? existing : new AccessKeyProvider(stack, PROVIDER_ID);
+    const existing = stack.node.tryFindChild(LightsailBucketAccessKeyProvider.DEFAULT_ID);
+    if (existing === undefined) {
+      return new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID);
+    }
+    if (!(existing instanceof LightsailBucketAccessKeyProvider)) {
+      throw new Error(`${stack.node.path}/${LightsailBucketAccessKeyProvider.DEFAULT_ID} is not a LightsailBucketAccessKeyProvider: that id at the root of a stack is reserved for the stack's default provider`);
+    }
+    return existing;
   }
 
+  /** The token that a custom resource served by this provider takes as its service token. */
   public readonly serviceToken: string;
-  /** Role of the onEvent handler; each key grants it access to its own bucket and secret. */
-  public readonly handlerRole: iam.IRole;
 
+  /**
+   * The function that creates and deletes the keys; the Provider framework's function invokes it.
+   * For monitoring: `onEventFunction.metricErrors()`.
+   */
+  public readonly onEventFunction: lambda.IFunction;
+
+  private readonly props: LightsailBucketAccessKeyProviderProps;
   private readonly logGroup: logs.LogGroup;
   private rotation?: lambda.Function;
 
-  private constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProviderProps = {}) {
+    if (id === LightsailBucketAccessKeyProvider.DEFAULT_ID && scope.node.tryFindChild(id) instanceof LightsailBucketAccessKeyProvider) {
+      throw new Error(`LightsailBucketAccessKeyProvider ${scope.node.path}/${id}: the stack's default provider already exists, ` +
+        'created by a key given no "provider": create the configured default provider before the first key of the stack');
+    }
     super(scope, id);
+    this.props = props;
+    this.validate();
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const onEvent = this.lightsailFunction({
+    this.onEventFunction = this.lightsailFunction({
       roleId: 'HandlerRole',
       functionId: 'OnEventHandler',
       assetDir: HANDLER_ASSET_DIR,
@@ -57,24 +133,35 @@ export class AccessKeyProvider extends Construct {
       // still reaches its clean-up; shorter than the custom resource's service timeout.
       timeout: Duration.minutes(5),
     });
-    this.handlerRole = onEvent.role!;
 
     const frameworkRole = new iam.Role(this, 'FrameworkRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Lightsail bucket access key provider framework: invokes the handler',
     });
     this.logGroup.grantWrite(frameworkRole);
+    this.grantNetworkInterfaces(frameworkRole);
 
     const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: onEvent,
+      onEventHandler: this.onEventFunction,
       frameworkOnEventRole: frameworkRole,
       logGroup: this.logGroup,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
     });
     this.serviceToken = provider.serviceToken;
   }
 
-  /** The function Secrets Manager calls to rotate the stack's keys, created on first use. */
-  public rotationFunction(): lambda.IFunction {
+  /**
+   * The function Secrets Manager calls to rotate the keys of this provider's stack, once a key with
+   * `rotation` uses this provider; `undefined` until then. For monitoring: `rotationFunction.metricErrors()`.
+   */
+  public get rotationFunction(): lambda.IFunction | undefined {
+    return this.rotation;
+  }
+
+  /** The rotation function, created on first use. @internal */
+  public _rotationFunctionForKey(): lambda.IFunction {
     if (!this.rotation) {
       this.rotation = this.lightsailFunction({
         roleId: 'RotationRole',
@@ -105,6 +192,7 @@ export class AccessKeyProvider extends Construct {
       actions: ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys'],
       resources: ['*'],
     }));
+    this.grantNetworkInterfaces(role);
     return new lambda.Function(this, spec.functionId, {
       description: spec.description,
       code: lambda.Code.fromAsset(spec.assetDir),
@@ -115,6 +203,45 @@ export class AccessKeyProvider extends Construct {
       timeout: spec.timeout,
       role,
       logGroup: this.logGroup,
+      vpc: this.props.vpc,
+      vpcSubnets: this.props.vpcSubnets,
+      securityGroups: this.props.securityGroups,
     });
+  }
+
+  /**
+   * In a VPC, Lambda creates the function's network interfaces with the function's role. A Function
+   * given a role adds nothing for that, so this grants the EC2 actions of the AWS managed policy
+   * AWSLambdaVPCAccessExecutionRole (not its logs:* on "*"). The ENIs do not exist at synth time and
+   * DescribeNetworkInterfaces supports only "*". The function depends on its role's policy, so the
+   * permissions exist when Lambda creates it.
+   */
+  private grantNetworkInterfaces(role: iam.Role): void {
+    if (!this.props.vpc) {
+      return;
+    }
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      resources: ['*'],
+    }));
+  }
+
+  private validate(): void {
+    const fail = (message: string): never => {
+      throw new Error(`LightsailBucketAccessKeyProvider ${this.node.path}: ${message}`);
+    };
+    if (!this.props.vpc && this.props.vpcSubnets) {
+      fail('"vpcSubnets" needs "vpc": the subnets are selected from it');
+    }
+    if (!this.props.vpc && this.props.securityGroups) {
+      fail('"securityGroups" needs "vpc": security groups apply only to functions in a VPC');
+    }
   }
 }

@@ -1,13 +1,16 @@
-import { ArnFormat, CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { ArnFormat, CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Resource, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { AccessKeyProvider } from './access-key-provider';
+import { ILightsailBucketAccessKey, LightsailBucketAccessKeyAttributes } from './access-key-interface';
+import { LightsailBucketAccessKeyProvider } from './access-key-provider';
 import { bucketIdentity, claimBucketSlot, describeBucket } from './bucket-budget';
 import { ATTRIBUTE_ACCESS_KEY_ID, AccessKeyResourceProperties, RESOURCE_TYPE } from './contract';
+import { ImportedAccessKey } from './imported-access-key';
+import { grantEncryptionKeyThroughSecretsManager, grantReadKeySecret } from './key-grants';
 import { KeyRotationOptions } from './rotation';
 import { rotationFailedRule } from './rotation-alerts';
 import { bucketNameProblems, rotationPeriodProblems, secretNameProblems, serialProblems } from './validation';
@@ -85,6 +88,13 @@ export interface LightsailBucketAccessKeyProps {
    * @default - no scheduled rotation (rotate by changing `serial`)
    */
   readonly rotation?: KeyRotationOptions;
+
+  /**
+   * The provider that creates and deletes the key, and rotates it: one of this key's stack.
+   *
+   * @default LightsailBucketAccessKeyProvider.of(this) - the stack's default provider
+   */
+  readonly provider?: LightsailBucketAccessKeyProvider;
 }
 
 /**
@@ -97,8 +107,20 @@ export interface LightsailBucketAccessKeyProps {
  *
  * @resource Custom::LightsailBucketAccessKey
  */
-export class LightsailBucketAccessKey extends Construct {
-  /** The access key id. Not a secret: safe to output. */
+export class LightsailBucketAccessKey extends Resource implements ILightsailBucketAccessKey {
+  /**
+   * A key made by another app (or by hand), known by its secret and bucket: to grant reading it, or
+   * to hand it to constructs that take an `ILightsailBucketAccessKey`.
+   */
+  public static fromAccessKeyAttributes(scope: Construct, id: string, attrs: LightsailBucketAccessKeyAttributes): ILightsailBucketAccessKey {
+    return new ImportedAccessKey(scope, id, attrs);
+  }
+
+  /**
+   * The access key id. Not a secret: safe to output.
+   *
+   * @attribute
+   */
   public readonly accessKeyId: string;
 
   /** The name of the bucket the key belongs to. */
@@ -107,6 +129,16 @@ export class LightsailBucketAccessKey extends Construct {
   /** The secret holding the key's credentials as JSON. */
   public readonly secret: secretsmanager.ISecret;
 
+  /**
+   * The secret access key, as a Secrets Manager dynamic reference to the secret's `secretAccessKey`
+   * field, never the value. CloudFormation resolves it when it creates or updates the resource that
+   * holds it: after a rotation that resource holds a stale key until a stack update changes it.
+   *
+   * @attribute
+   */
+  public readonly secretAccessKey: SecretValue;
+
+  private readonly keyResource: CfnResource;
   private readonly rotates: boolean;
 
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProps) {
@@ -134,8 +166,9 @@ export class LightsailBucketAccessKey extends Construct {
     // Created empty: only the handler ever writes a value, and no generated value ever exists.
     (secret.node.defaultChild as secretsmanager.CfnSecret).generateSecretString = undefined;
     this.secret = secret;
+    this.secretAccessKey = secret.secretValueFromJson('secretAccessKey');
 
-    const provider = AccessKeyProvider.of(this);
+    const provider = props.provider ?? LightsailBucketAccessKeyProvider.of(this);
     const properties: AccessKeyResourceProperties = {
       BucketName: this.bucketName,
       SecretArn: secret.secretArn,
@@ -150,7 +183,8 @@ export class LightsailBucketAccessKey extends Construct {
       removalPolicy,
     });
     // A serial bump replaces the resource: the replaced key must go even when keys are retained.
-    (resource.node.defaultChild as CfnResource).cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
+    this.keyResource = resource.node.defaultChild as CfnResource;
+    this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
     this.accessKeyId = resource.getAttString(ATTRIBUTE_ACCESS_KEY_ID);
 
     const bucketArn = props.bucket
@@ -158,10 +192,10 @@ export class LightsailBucketAccessKey extends Construct {
       : stack.formatArn({ service: 'lightsail', resource: 'Bucket', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     const handlerActions = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
     // Permissions exist before the key is created, and outlive it until its deletion.
-    this.grantKeyManagement(provider.handlerRole, bucketArn, handlerActions).forEach((grant) => grant.applyBefore(resource));
+    this.grantKeyManagement(provider.onEventFunction.role!, bucketArn, handlerActions).forEach((grant) => grant.applyBefore(resource));
 
     if (props.rotation) {
-      const rotationFunction = provider.rotationFunction();
+      const rotationFunction = provider._rotationFunctionForKey();
       const schedule = new secretsmanager.CfnRotationSchedule(this, 'RotationSchedule', {
         secretId: secret.secretArn,
         rotationLambdaArn: rotationFunction.functionArn,
@@ -175,6 +209,17 @@ export class LightsailBucketAccessKey extends Construct {
     }
   }
 
+  /**
+   * Applies a removal policy to the key and its secret, like the `removalPolicy` property:
+   * `DESTROY` or `RETAIN`. Rotating with `serial` still deletes the replaced key.
+   */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.validateRemovalPolicy(policy);
+    this.secret.applyRemovalPolicy(policy);
+    this.keyResource.applyRemovalPolicy(policy);
+    this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
+  }
+
   /** Creating and deleting keys of the bucket, reading and writing this key's secret. */
   private grantKeyManagement(role: iam.IRole, bucketArn: string, secretActions: string[]): iam.Grant[] {
     const grants = [
@@ -186,7 +231,7 @@ export class LightsailBucketAccessKey extends Construct {
       iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.secret.secretArn] }),
     ];
     if (this.secret.encryptionKey) {
-      grants.push(this.grantKeyThroughSecretsManager(role, 'kms:Decrypt', 'kms:GenerateDataKey'));
+      grants.push(grantEncryptionKeyThroughSecretsManager(this.secret, role, 'kms:Decrypt', 'kms:GenerateDataKey'));
     }
     return grants;
   }
@@ -195,8 +240,7 @@ export class LightsailBucketAccessKey extends Construct {
    * Grants reading the key's secret (and decrypting it, when a customer managed key encrypts it).
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    const grant = this.secret.grantRead(grantee);
-    return this.secret.encryptionKey ? grant.combine(this.grantKeyThroughSecretsManager(grantee, 'kms:Decrypt')) : grant;
+    return grantReadKeySecret(this.secret, grantee);
   }
 
   /**
@@ -213,18 +257,10 @@ export class LightsailBucketAccessKey extends Construct {
     return rotationFailedRule(this, id, this.secret, options);
   }
 
-  /**
-   * KMS actions on the secret's key, only through Secrets Manager, in the grantee's own policy: the
-   * key policy of an imported key cannot be changed, and a grant in the role's policy can be made a
-   * dependency of the custom resource.
-   */
-  private grantKeyThroughSecretsManager(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [this.secret.encryptionKey!.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-    });
+  private validateRemovalPolicy(policy: RemovalPolicy): void {
+    if (![RemovalPolicy.DESTROY, RemovalPolicy.RETAIN].includes(policy)) {
+      throw new Error(`LightsailBucketAccessKey ${this.node.path}: "removalPolicy" must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN (got ${policy})`);
+    }
   }
 
   private validate(props: LightsailBucketAccessKeyProps): void {
@@ -258,10 +294,15 @@ export class LightsailBucketAccessKey extends Construct {
         fail(`"rotation.automaticallyAfter" ${problems.join('; ')}`);
       }
     }
-    if (props.removalPolicy !== undefined && ![RemovalPolicy.DESTROY, RemovalPolicy.RETAIN].includes(props.removalPolicy)) {
-      fail(`"removalPolicy" must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN (got ${props.removalPolicy})`);
+    if (props.removalPolicy !== undefined) {
+      this.validateRemovalPolicy(props.removalPolicy);
     }
     const stack = Stack.of(this);
+    if (props.provider && Stack.of(props.provider) !== stack) {
+      fail(`"provider" ${props.provider.node.path} belongs to stack ${Stack.of(props.provider).node.path}, not to this key's stack ${stack.node.path}: ` +
+        "each key grants the provider's roles access to its own bucket and secret, and its custom resource's service token would " +
+        'cross stacks. Use one provider per stack (by default LightsailBucketAccessKeyProvider.of(this))');
+    }
     for (const [what, bucketValue, stackValue] of [
       ['region', props.bucket?.env.region, stack.region],
       ['account', props.bucket?.env.account, stack.account],

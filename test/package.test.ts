@@ -2,6 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Template } from 'aws-cdk-lib/assertions';
 
 /** What `npm pack` would publish (the bundle must have been built: `npm test` builds first). */
 function packedFiles(): string[] {
@@ -70,17 +71,85 @@ describe('the packed library in a fresh CDK app', () => {
       'install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts',
       `./${tarball}`, `aws-cdk-lib@${lockedVersion('aws-cdk-lib')}`, `constructs@${lockedVersion('constructs')}`,
     ], { cwd: appFolder, stdio: 'ignore' });
-    fs.writeFileSync(path.join(appFolder, 'app.js'), `
-      const { App, Stack } = require('aws-cdk-lib');
-      const lightsail = require('aws-cdk-lib/aws-lightsail');
-      const { LightsailBucketAccessKey } = require('cdk-lightsail-bucket-access-key');
+    // TypeScript, so that the declarations the package ships are checked as a user's compiler would.
+    fs.writeFileSync(path.join(appFolder, 'app.ts'), `
+      import { App, Duration, Stack } from 'aws-cdk-lib';
+      import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+      import * as ec2 from 'aws-cdk-lib/aws-ec2';
+      import * as iam from 'aws-cdk-lib/aws-iam';
+      import * as kms from 'aws-cdk-lib/aws-kms';
+      import * as lambda from 'aws-cdk-lib/aws-lambda';
+      import * as lightsail from 'aws-cdk-lib/aws-lightsail';
+      import * as logs from 'aws-cdk-lib/aws-logs';
+      import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+      import { Construct } from 'constructs';
+      import { ILightsailBucketAccessKey, LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from 'cdk-lightsail-bucket-access-key';
+
+      const env = { account: '123456789012', region: 'us-east-1' };
       const app = new App({ outdir: 'cdk.out', context: { 'aws:cdk:enable-asset-metadata': true } });
       const stack = new Stack(app, 'Consumer');
       const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'consumer-bucket', bundleId: 'small_1_0' });
       new LightsailBucketAccessKey(stack, 'One', { bucket });
       new LightsailBucketAccessKey(stack, 'Two', { bucketName: 'bucket-made-elsewhere', serial: 1 });
+
+      // A configured provider in a VPC, watched by alarms; a rotating key whose secret access key a container takes.
+      const producer = new Stack(app, 'Producer', { env });
+      const vpc = new ec2.Vpc(producer, 'Vpc', { maxAzs: 2 });
+      const provider = new LightsailBucketAccessKeyProvider(producer, LightsailBucketAccessKeyProvider.DEFAULT_ID, {
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        logRetention: logs.RetentionDays.ONE_YEAR,
+      });
+      const key: ILightsailBucketAccessKey = new LightsailBucketAccessKey(producer, 'Key', {
+        bucketName: 'bucket-made-elsewhere',
+        provider,
+        rotation: { automaticallyAfter: Duration.days(30) },
+      });
+      const watched: Array<[string, lambda.IFunction | undefined]> = [['HandlerErrors', provider.onEventFunction], ['RotationErrors', provider.rotationFunction]];
+      for (const [id, fn] of watched) {
+        new cloudwatch.Alarm(producer, id, { metric: fn!.metricErrors(), threshold: 1, evaluationPeriods: 1 });
+      }
+      new lightsail.CfnContainer(producer, 'Service', {
+        serviceName: 'app',
+        power: 'nano',
+        scale: 1,
+        containerServiceDeployment: {
+          containers: [{
+            containerName: 'app',
+            image: 'public.ecr.aws/docker/library/busybox:latest',
+            environment: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: key.secretAccessKey.unsafeUnwrap() }],
+          }],
+        },
+      });
+
+      // Another stack of the app takes the key through its interface.
+      class Reader extends Stack {
+        constructor(scope: Construct, id: string, readKey: ILightsailBucketAccessKey) {
+          super(scope, id, { env });
+          readKey.grantRead(new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+        }
+      }
+      new Reader(app, 'Reader', key);
       app.synth();
+
+      // A second app imports the key from its secret, encrypted with a customer managed key.
+      const secondApp = new App({ outdir: 'cdk.out.second' });
+      const second = new Stack(secondApp, 'Imported', { env });
+      const imported: ILightsailBucketAccessKey = LightsailBucketAccessKey.fromAccessKeyAttributes(second, 'Key', {
+        bucketName: 'bucket-made-elsewhere',
+        secret: secretsmanager.Secret.fromSecretAttributes(second, 'Secret', {
+          secretCompleteArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:key-AbCdEf',
+          encryptionKey: kms.Key.fromKeyArn(second, 'EncryptionKey', 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555'),
+        }),
+      });
+      imported.grantRead(new iam.Role(second, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+      secondApp.synth();
     `);
+    fs.writeFileSync(path.join(appFolder, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, target: 'es2022', module: 'commonjs', skipLibCheck: true, types: [], noEmitOnError: true },
+      files: ['app.ts'],
+    }));
+    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', appFolder], { cwd: appFolder, stdio: 'pipe' });
     execFileSync(process.execPath, ['app.js'], { cwd: appFolder, stdio: 'ignore' });
   }, 180_000);
 
@@ -101,5 +170,48 @@ describe('the packed library in a fresh CDK app', () => {
     expect(fs.readFileSync(asset)).toEqual(fs.readFileSync(path.join(ROOT, 'lambda', 'dist', 'on-event', 'index.js')));
     // It came from the installed package, not from this repository.
     expect(fs.realpathSync(require.resolve('cdk-lightsail-bucket-access-key', { paths: [appFolder] }))).toContain(appFolder);
+  });
+
+  describe('the new API, from the installed package', () => {
+    const templateOf = (folder: string, stack: string): Template =>
+      Template.fromJSON(JSON.parse(fs.readFileSync(path.join(appFolder, folder, `${stack}.template.json`), 'utf-8')));
+    const ofType = (template: Template, type: string) => Object.values(template.findResources(type));
+
+    test('the configured provider: three functions in the VPC, a year of logs, alarms on onEventFunction and rotationFunction', () => {
+      const template = templateOf('cdk.out', 'Producer');
+      const functions = ofType(template, 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(3);
+      for (const fn of functions) {
+        expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+      }
+      expect(ofType(template, 'AWS::Logs::LogGroup').map((group) => group.Properties.RetentionInDays)).toEqual([365]);
+      const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
+      expect(alarms.map((alarm) => alarm.Properties.MetricName)).toEqual(['Errors', 'Errors']);
+      expect(new Set(alarms.map((alarm) => JSON.stringify(alarm.Properties.Dimensions))).size).toBe(2);
+    });
+
+    test('secretAccessKey reaches the container as a dynamic reference', () => {
+      const [container] = ofType(templateOf('cdk.out', 'Producer'), 'AWS::Lightsail::Container');
+      const value = JSON.stringify(container.Properties.ContainerServiceDeployment.Containers[0].Environment[0].Value);
+      expect(value).toMatch(/^\{"Fn::Join":\["",\["\{\{resolve:secretsmanager:",\{"Ref":"KeySecret[0-9A-F]+"\},":SecretString:secretAccessKey::\}\}"\]\]\}$/);
+    });
+
+    test('the key in another stack: grantRead on the imported secret ARN', () => {
+      const [policy] = ofType(templateOf('cdk.out', 'Reader'), 'AWS::IAM::Policy');
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { 'Fn::ImportValue': expect.stringContaining('KeySecret') },
+      }));
+    });
+
+    test('the key imported in a second app: grantRead includes kms:Decrypt through Secrets Manager', () => {
+      const [policy] = ofType(templateOf('cdk.out.second', 'Imported'), 'AWS::IAM::Policy');
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual({
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } },
+      });
+    });
   });
 });

@@ -1,13 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AccessKeyProvider, HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
-import { actionsOf, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack } from './stack-fixture';
+import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
+import { HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
+import { actionsOf, customResourceId, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack } from './stack-fixture';
 
-describe('AccessKeyProvider', () => {
+describe('LightsailBucketAccessKeyProvider', () => {
   test('the handler bundle exists (run `npm run build` first)', () => {
     expect(fs.existsSync(path.join(HANDLER_ASSET_DIR, 'index.js'))).toBe(true);
   });
@@ -16,17 +20,17 @@ describe('AccessKeyProvider', () => {
     test('returns one provider per stack, at the stack\'s root, whatever the scope', () => {
       const stack = newStack();
       const deep = new Construct(new Construct(stack, 'A'), 'B');
-      const provider = AccessKeyProvider.of(stack);
-      expect(AccessKeyProvider.of(deep)).toBe(provider);
-      expect(AccessKeyProvider.of(new Construct(stack, 'C'))).toBe(provider);
+      const provider = LightsailBucketAccessKeyProvider.of(stack);
+      expect(LightsailBucketAccessKeyProvider.of(deep)).toBe(provider);
+      expect(LightsailBucketAccessKeyProvider.of(new Construct(stack, 'C'))).toBe(provider);
       expect(provider.node.scope).toBe(stack);
       expect(provider.node.id).toBe('LightsailBucketAccessKeyProvider');
     });
 
     test('returns a different provider for each stack of an app', () => {
       const app = new App();
-      const first = AccessKeyProvider.of(new Stack(app, 'First', { env: ENV }));
-      const second = AccessKeyProvider.of(new Stack(app, 'Second', { env: ENV }));
+      const first = LightsailBucketAccessKeyProvider.of(new Stack(app, 'First', { env: ENV }));
+      const second = LightsailBucketAccessKeyProvider.of(new Stack(app, 'Second', { env: ENV }));
       expect(second).not.toBe(first);
       expect(Stack.of(first).stackName).toBe('First');
       expect(Stack.of(second).stackName).toBe('Second');
@@ -35,12 +39,12 @@ describe('AccessKeyProvider', () => {
 
   describe('resources', () => {
     let stack: Stack;
-    let provider: AccessKeyProvider;
+    let provider: LightsailBucketAccessKeyProvider;
     let template: Template;
 
     beforeAll(() => {
       stack = newStack();
-      provider = AccessKeyProvider.of(stack);
+      provider = LightsailBucketAccessKeyProvider.of(stack);
       template = Template.fromStack(stack);
     });
 
@@ -56,8 +60,9 @@ describe('AccessKeyProvider', () => {
       expect(stack.resolve(provider.serviceToken)).toEqual({ 'Fn::GetAtt': [framework[0], 'Arn'] });
     });
 
-    test('handlerRole is the onEvent handler\'s role', () => {
-      expect(stack.resolve((provider.handlerRole as iam.Role).roleArn)).toEqual({ 'Fn::GetAtt': [handlerRoleId(template), 'Arn'] });
+    test('onEventFunction is the onEvent handler, with its role', () => {
+      expect(stack.resolve(provider.onEventFunction.functionArn)).toEqual({ 'Fn::GetAtt': [handlerFunctionId(template), 'Arn'] });
+      expect(stack.resolve((provider.onEventFunction.role as iam.Role).roleArn)).toEqual({ 'Fn::GetAtt': [handlerRoleId(template), 'Arn'] });
     });
 
     test('the onEvent handler', () => {
@@ -106,6 +111,203 @@ describe('AccessKeyProvider', () => {
     test('no wildcard action, no fixed role name, no managed policy', () => {
       expect(identityPolicyStatements(template).flatMap(actionsOf).filter((action) => action.includes('*'))).toEqual([]);
       template.allResourcesProperties('AWS::IAM::Role', { RoleName: Match.absent(), ManagedPolicyArns: Match.absent() });
+    });
+  });
+
+  describe('properties', () => {
+    test('"logRetention" sets the shared log group\'s retention', () => {
+      const stack = newStack();
+      new LightsailBucketAccessKeyProvider(stack, 'Provider', { logRetention: logs.RetentionDays.ONE_YEAR });
+      Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    });
+
+    test('"vpcSubnets" without "vpc" is rejected, naming both', () => {
+      expect(() => new LightsailBucketAccessKeyProvider(newStack(), 'Provider', { vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }))
+        .toThrow('LightsailBucketAccessKeyProvider S/Provider: "vpcSubnets" needs "vpc": the subnets are selected from it');
+    });
+
+    test('"securityGroups" without "vpc" is rejected, naming both', () => {
+      const stack = newStack();
+      const group = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Group', 'sg-12345678');
+      expect(() => new LightsailBucketAccessKeyProvider(stack, 'Provider', { securityGroups: [group] }))
+        .toThrow('LightsailBucketAccessKeyProvider S/Provider: "securityGroups" needs "vpc": security groups apply only to functions in a VPC');
+    });
+  });
+
+  describe('in a VPC', () => {
+    let stack: Stack;
+    let template: Template;
+    let vpc: ec2.Vpc;
+    let group: ec2.SecurityGroup;
+
+    beforeAll(() => {
+      stack = newStack();
+      vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+      group = new ec2.SecurityGroup(stack, 'Group', { vpc });
+      const provider = new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID, {
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        securityGroups: [group],
+      });
+      new LightsailBucketAccessKey(stack, 'Key', { bucketName: 'made-elsewhere', rotation: { automaticallyAfter: Duration.days(30) } });
+      expect(provider.rotationFunction).toBeDefined();
+      template = Template.fromStack(stack);
+    });
+
+    test('all three functions (handler, rotation, framework) run in the private subnets with the security groups', () => {
+      const functions = template.findResources('AWS::Lambda::Function');
+      expect(Object.keys(functions)).toHaveLength(3);
+      const privateSubnets = vpc.privateSubnets.map((subnet) => stack.resolve(subnet.subnetId));
+      expect(privateSubnets).toHaveLength(2);
+      for (const fn of Object.values(functions)) {
+        expect(fn.Properties.VpcConfig).toEqual({
+          SubnetIds: privateSubnets,
+          SecurityGroupIds: [stack.resolve(group.securityGroupId)],
+        });
+      }
+    });
+
+    test('each function\'s role may manage the function\'s network interfaces, and the function waits for that permission', () => {
+      const eniActions = [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ];
+      const functions = template.findResources('AWS::Lambda::Function');
+      for (const fn of Object.values(functions)) {
+        const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+        const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+        const [policyId] = Object.keys(policies);
+        expect(policies[policyId].Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: eniActions, Resource: '*' });
+        expect(fn.DependsOn).toEqual(expect.arrayContaining([policyId, roleId]));
+      }
+      // Not through the AWS managed policy, which would also allow writing to any log group.
+      template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    });
+
+    test('without "securityGroups", each function gets its own security group in the VPC', () => {
+      const other = newStack();
+      const otherVpc = new ec2.Vpc(other, 'Vpc', { maxAzs: 2 });
+      new LightsailBucketAccessKeyProvider(other, 'Provider', { vpc: otherVpc });
+      const otherTemplate = Template.fromStack(other);
+      otherTemplate.resourceCountIs('AWS::EC2::SecurityGroup', 2);
+      for (const fn of Object.values(otherTemplate.findResources('AWS::Lambda::Function'))) {
+        expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
+        expect(fn.Properties.VpcConfig.SubnetIds).toEqual(otherVpc.privateSubnets.map((subnet) => other.resolve(subnet.subnetId)));
+      }
+    });
+
+    test('outside a VPC, no function has a VpcConfig and no role may manage network interfaces', () => {
+      const plain = newStack();
+      new LightsailBucketAccessKey(plain, 'Key', { bucketName: 'made-elsewhere', rotation: { automaticallyAfter: Duration.days(30) } });
+      const plainTemplate = Template.fromStack(plain);
+      plainTemplate.allResourcesProperties('AWS::Lambda::Function', { VpcConfig: Match.absent() });
+      expect(JSON.stringify(plainTemplate.toJSON())).not.toContain('ec2:');
+    });
+  });
+
+  describe('the stack\'s default and explicit providers', () => {
+    test('a provider created under DEFAULT_ID at the stack root is the default: keys use it, and the logical ids are the default ones', () => {
+      const configured = newStack();
+      const provider = new LightsailBucketAccessKeyProvider(configured, LightsailBucketAccessKeyProvider.DEFAULT_ID, { logRetention: logs.RetentionDays.ONE_YEAR });
+      expect(LightsailBucketAccessKeyProvider.of(configured)).toBe(provider);
+      new LightsailBucketAccessKey(configured, 'Key', { bucketName: 'made-elsewhere' });
+
+      const byDefault = newStack();
+      new LightsailBucketAccessKey(byDefault, 'Key', { bucketName: 'made-elsewhere' });
+
+      const configuredResources = Template.fromStack(configured).toJSON().Resources;
+      const defaultResources = Template.fromStack(byDefault).toJSON().Resources;
+      expect(Object.keys(configuredResources).sort()).toEqual(Object.keys(defaultResources).sort());
+      expect(configuredResources.Key961B73FD.Properties.ServiceToken).toEqual(defaultResources.Key961B73FD.Properties.ServiceToken);
+    });
+
+    test('the configured default provider after a key already created the default one is an error that says what to do', () => {
+      const stack = newStack();
+      new LightsailBucketAccessKey(stack, 'Key', { bucketName: 'made-elsewhere' });
+      expect(() => new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID, {}))
+        .toThrow(/S\/LightsailBucketAccessKeyProvider: the stack's default provider already exists, created by a key given no "provider": create the configured default provider before the first key/);
+    });
+
+    test('of() refuses another construct that holds the default id', () => {
+      const stack = newStack();
+      new Construct(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID);
+      expect(() => LightsailBucketAccessKeyProvider.of(stack)).toThrow(/S\/LightsailBucketAccessKeyProvider is not a LightsailBucketAccessKeyProvider/);
+    });
+
+    test('a key given a provider with another id uses it; no default provider is created', () => {
+      const stack = newStack();
+      const provider = new LightsailBucketAccessKeyProvider(stack, 'Custom');
+      new LightsailBucketAccessKey(stack, 'Key', { bucketName: 'made-elsewhere', provider });
+      expect(stack.node.tryFindChild(LightsailBucketAccessKeyProvider.DEFAULT_ID)).toBeUndefined();
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::Lambda::Function', 2);
+      template.hasResourceProperties('Custom::LightsailBucketAccessKey', { ServiceToken: stack.resolve(provider.serviceToken) });
+    });
+
+    test('two providers in one stack: each key uses the one it is given, and each provider grants only its own keys', () => {
+      const stack = newStack();
+      const first = new LightsailBucketAccessKeyProvider(stack, 'First');
+      const second = new LightsailBucketAccessKeyProvider(stack, 'Second');
+      const one = new LightsailBucketAccessKey(stack, 'One', { bucketName: 'bucket-one', provider: first });
+      const two = new LightsailBucketAccessKey(stack, 'Two', { bucketName: 'bucket-two', provider: second });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::Lambda::Function', 4);
+      const tokenOf = (key: LightsailBucketAccessKey): unknown => template.toJSON().Resources[customResourceId(key)].Properties.ServiceToken;
+      expect(tokenOf(one)).toEqual(stack.resolve(first.serviceToken));
+      expect(tokenOf(two)).toEqual(stack.resolve(second.serviceToken));
+      const secretsGrantedTo = (provider: LightsailBucketAccessKeyProvider): unknown[] => {
+        const roleId = stack.getLogicalId(provider.onEventFunction.role!.node.defaultChild as CfnElement);
+        const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+        return policy.Properties.PolicyDocument.Statement
+          .filter((statement: { Action: unknown }) => JSON.stringify(statement.Action).includes('secretsmanager:'))
+          .map((statement: { Resource: unknown }) => statement.Resource);
+      };
+      expect(secretsGrantedTo(first)).toEqual([stack.resolve(one.secret.secretArn)]);
+      expect(secretsGrantedTo(second)).toEqual([stack.resolve(two.secret.secretArn)]);
+    });
+
+    test('a provider of another stack is a synth error that says why', () => {
+      const app = new App();
+      const providerStack = new Stack(app, 'ProviderStack', { env: ENV });
+      const keyStack = new Stack(app, 'KeyStack', { env: ENV });
+      const provider = new LightsailBucketAccessKeyProvider(providerStack, 'Provider');
+      expect(() => new LightsailBucketAccessKey(keyStack, 'Key', { bucketName: 'made-elsewhere', provider }))
+        .toThrow(/LightsailBucketAccessKey KeyStack\/Key: "provider" ProviderStack\/Provider belongs to stack ProviderStack, not to this key's stack KeyStack: each key grants the provider's roles access to its own bucket and secret, and its custom resource's service token would cross stacks/);
+    });
+  });
+
+  describe('monitoring', () => {
+    test('rotationFunction is undefined until a key rotates, then the rotation function', () => {
+      const stack = newStack();
+      const provider = LightsailBucketAccessKeyProvider.of(stack);
+      new LightsailBucketAccessKey(stack, 'Plain', { bucketName: 'made-elsewhere' });
+      expect(provider.rotationFunction).toBeUndefined();
+      new LightsailBucketAccessKey(stack, 'Rotating', { bucketName: 'made-elsewhere', rotation: { automaticallyAfter: Duration.days(30) } });
+      const rotationFunction = provider.rotationFunction!;
+      const schedule = Template.fromStack(stack).findResources('AWS::SecretsManager::RotationSchedule');
+      expect(Object.values(schedule)[0].Properties.RotationLambdaARN).toEqual(stack.resolve(rotationFunction.functionArn));
+    });
+
+    test('alarms on the errors of the onEvent handler and of the rotation function', () => {
+      const stack = newStack();
+      const provider = LightsailBucketAccessKeyProvider.of(stack);
+      new LightsailBucketAccessKey(stack, 'Key', { bucketName: 'made-elsewhere', rotation: { automaticallyAfter: Duration.days(30) } });
+      for (const [id, fn] of [['HandlerErrors', provider.onEventFunction], ['RotationErrors', provider.rotationFunction!]] as const) {
+        new cloudwatch.Alarm(stack, id, { metric: fn.metricErrors({ period: Duration.minutes(5) }), threshold: 1, evaluationPeriods: 1 });
+      }
+      const template = Template.fromStack(stack);
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.map((alarm) => alarm.Properties.Dimensions)).toEqual([
+        [{ Name: 'FunctionName', Value: stack.resolve(provider.onEventFunction.functionName) }],
+        [{ Name: 'FunctionName', Value: stack.resolve(provider.rotationFunction!.functionName) }],
+      ]);
+      for (const alarm of alarms) {
+        expect(alarm.Properties).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Period: 300 });
+      }
     });
   });
 });

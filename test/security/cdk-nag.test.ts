@@ -4,12 +4,13 @@
  * with a reason; any new finding fails these tests.
  */
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import { ExampleStack } from '../../bin/example-stack';
-import { LightsailBucketAccessKey } from '../../lib';
-import { AccessKeyProvider } from '../../lib/access-key-provider';
+import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
 import { ENV } from '../lib/stack-fixture';
 import {
   Acknowledgement,
@@ -24,6 +25,7 @@ import {
 /** The stack id of bin/example-app.ts, so that paths are those `cdk synth` reports. */
 const EXAMPLE = 'LightsailBucketAccessKeyExample';
 const CMK_STACK = 'CmkAndNamedBucket';
+const VPC_STACK = 'ProviderInVpc';
 
 const SECRET_ROTATION_REASON =
   'Secrets Manager cannot rotate a Lightsail bucket access key by itself. The key is rotated by the ' +
@@ -122,9 +124,61 @@ function cmkCase(): NagCase {
   };
 }
 
+const NETWORK_INTERFACE_ACTIONS = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
+const NETWORK_INTERFACES_REASON =
+  'A Lambda function in a VPC needs its role to create, describe and delete its own network interfaces (the EC2 ' +
+  'actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole, granted inline without its logs:* on "*"). ' +
+  'The interfaces do not exist at synth time and ec2:DescribeNetworkInterfaces supports only "*".';
+
+/** The stack's default provider configured with a VPC, and a rotating key: all three functions in the VPC. */
+function vpcCase(): NagCase {
+  const app = newApp();
+  const stack = new Stack(app, VPC_STACK, { env: ENV });
+  // An existing VPC: its own findings (flow logs) are not this library's.
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+    vpcId: 'vpc-12345678',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    privateSubnetIds: ['subnet-11111111', 'subnet-22222222'],
+  });
+  new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID, { vpc });
+  const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'cdk-nag-vpc-bucket', bundleId: 'small_1_0' });
+  new LightsailBucketAccessKey(stack, 'Key', { bucket, rotation: { automaticallyAfter: Duration.days(30) } });
+  const [handlerPolicyAck, frameworkAck] = providerAcknowledgements(stack);
+  const rotationAck = rotationAcknowledgement(stack);
+  const withNetworkInterfaces = (ack: Acknowledgement): Acknowledgement => ({
+    ...ack,
+    reason: `${ack.reason} ${NETWORK_INTERFACES_REASON}`,
+    wildcardActions: [...ack.wildcardActions!, ...NETWORK_INTERFACE_ACTIONS],
+  });
+  return {
+    app,
+    stack,
+    acknowledgements: [
+      withNetworkInterfaces(handlerPolicyAck),
+      withNetworkInterfaces(rotationAck),
+      frameworkAck,
+      {
+        path: frameworkAck.path,
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: NETWORK_INTERFACES_REASON,
+        wildcardActions: NETWORK_INTERFACE_ACTIONS,
+      },
+    ],
+  };
+}
+
 const CASES: Array<[string, () => NagCase]> = [
   ['the example stack (bin/example-stack.ts)', exampleCase],
   ['a stack with a customer managed key and a bucketName-only key', cmkCase],
+  ['a stack whose provider runs in a VPC', vpcCase],
 ];
 
 afterAll(removeOutdirs);
@@ -177,7 +231,7 @@ describe('cdk-nag AwsSolutions catches what was not acknowledged', () => {
   test('s3:* on "*" in the handler role fails synthesis although Resource::* is acknowledged there', () => {
     const { app, stack, acknowledgements } = exampleCase();
     acknowledge(app, acknowledgements);
-    AccessKeyProvider.of(stack).handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+    LightsailBucketAccessKeyProvider.of(stack).onEventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
     const run = synthWithNag(app);
     expect(run.findings).toEqual([
       { rule: 'AwsSolutions-IAM5[Action::s3:*]', path: `${EXAMPLE}/LightsailBucketAccessKeyProvider/HandlerRole/DefaultPolicy/Resource` },
@@ -188,7 +242,7 @@ describe('cdk-nag AwsSolutions catches what was not acknowledged', () => {
   test('secretsmanager:GetSecretValue on "*" in the handler role passes cdk-nag under the Resource::* acknowledgement, but the wildcard check catches it', () => {
     const { app, stack, acknowledgements } = exampleCase();
     acknowledge(app, acknowledgements);
-    AccessKeyProvider.of(stack).handlerRole.addToPrincipalPolicy(
+    LightsailBucketAccessKeyProvider.of(stack).onEventFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }),
     );
     expect(synthWithNag(app).findings).toEqual([]);
