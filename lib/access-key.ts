@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ILightsailBucketAccessKey, LightsailBucketAccessKeyAttributes } from './access-key-interface';
 import { LightsailBucketAccessKeyProvider } from './access-key-provider';
-import { bucketIdentity, claimBucketSlot, describeBucket } from './bucket-budget';
+import { BUCKET_NAME_SCOPE_WARNING, NO_FREE_SLOT_WARNING, bucketIdentity, claimBucketSlot, describeBucket } from './bucket-budget';
 import { ATTRIBUTE_ACCESS_KEY_ID, AccessKeyResourceProperties, RESOURCE_TYPE } from './contract';
 import { ImportedAccessKey } from './imported-access-key';
 import { grantEncryptionKeyThroughSecretsManager, grantReadKeySecret } from './key-grants';
@@ -112,6 +112,20 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
    * A key made by another app (or by hand), known by its secret and bucket: to grant reading it, or
    * to hand it to constructs that take an `ILightsailBucketAccessKey`.
    */
+  /**
+   * Id of the synth-time warning on a key with `serial` or `rotation` that shares its bucket with
+   * another key of the app: a replacement or a rotation needs a free slot of the bucket's two.
+   * Acknowledge it with `Annotations.of(scope).acknowledgeWarning(id, reason)`.
+   */
+  public static readonly NO_FREE_SLOT_WARNING: string = NO_FREE_SLOT_WARNING;
+
+  /**
+   * Id of the synth-time warning on a key given by `bucketName`: its functions may manage the keys of
+   * every bucket of the account and region. Acknowledge it with
+   * `Annotations.of(scope).acknowledgeWarning(id, reason)`.
+   */
+  public static readonly BUCKET_NAME_SCOPE_WARNING: string = BUCKET_NAME_SCOPE_WARNING;
+
   public static fromAccessKeyAttributes(scope: Construct, id: string, attrs: LightsailBucketAccessKeyAttributes): ILightsailBucketAccessKey {
     return new ImportedAccessKey(scope, id, attrs);
   }

@@ -9,8 +9,14 @@ import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import { LightsailBucketAccessKey, LightsailBucketAccessKeyProps } from '../../lib';
 import { ENV } from './stack-fixture';
 
+// The documented ids, spelled out: users acknowledge them by these strings.
 const NO_FREE_SLOT = 'cdk-lightsail-bucket-access-key:noFreeSlot';
 const BUCKET_NAME_SCOPE = 'cdk-lightsail-bucket-access-key:bucketNameScope';
+
+test('the warning ids are public on the construct', () => {
+  expect(LightsailBucketAccessKey.NO_FREE_SLOT_WARNING).toBe(NO_FREE_SLOT);
+  expect(LightsailBucketAccessKey.BUCKET_NAME_SCOPE_WARNING).toBe(BUCKET_NAME_SCOPE);
+});
 const ROTATION = { automaticallyAfter: Duration.days(30) };
 
 interface Warning {
