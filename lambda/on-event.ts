@@ -8,6 +8,7 @@ import type {
   CloudFormationCustomResourceDeleteEvent,
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceUpdateEvent,
+  Context,
 } from 'aws-lambda';
 import {
   ACCESS_KEY_ID_PATTERN,
@@ -17,7 +18,8 @@ import {
 } from '../lib/contract';
 import { HeldVersion, freeSlot, heldVersions } from './key-slots';
 import { logStep } from './log';
-import { accessKeyExists, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
+import { bucketAccessKeyIds, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
+import { startEvent } from './retry';
 import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
 
@@ -26,7 +28,9 @@ export interface OnEventResult {
   readonly Data?: Record<string, string>;
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResult> {
+/** `context` gives the event's time budget (see retry.ts); without one, the function's 5 minutes. */
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Partial<Context>): Promise<OnEventResult> {
+  startEvent(context);
   switch (event.RequestType) {
     case 'Create':
       return create(readProperties(event.ResourceProperties), event.RequestId);
@@ -58,6 +62,9 @@ function result(accessKeyId: string): OnEventResult {
  */
 async function create(properties: AccessKeyResourceProperties, requestId: string): Promise<OnEventResult> {
   const { BucketName: bucketName, SecretArn: secretArn } = properties;
+  // One round of reads: the bucket's are started with the idempotency read, and used only after it.
+  const bucketRead = readBucket(bucketName);
+  bucketRead.catch(() => undefined); // Reported below, unless this event's key already exists.
   // The Provider framework may invoke us twice for one event: the first run may have finished.
   const stored = await readVersion(secretArn, { VersionId: requestId });
   if (stored?.accessKeyId) {
@@ -65,7 +72,7 @@ async function create(properties: AccessKeyResourceProperties, requestId: string
     return result(stored.accessKeyId);
   }
 
-  const bucket = await readBucket(bucketName);
+  const bucket = await bucketRead;
   // After rotations a replacement finds the bucket full: the key only AWSPREVIOUS holds makes room.
   const accessKeyIds = await freeSlot(bucketName, bucket.accessKeyIds, secretArn);
 
@@ -98,7 +105,8 @@ async function compensate(properties: AccessKeyResourceProperties, accessKeyId: 
   logStep('key-deleted-after-store-failure', { bucketName, accessKeyId });
   try {
     // The store may have succeeded although its answer was lost: never leave a deleted key current.
-    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, await heldVersions(secretArn));
+    const held = await heldVersions(secretArn, true);
+    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held, (keysOf) => bucketAccessKeyIds(keysOf, true), true);
   } catch (restoreError) {
     throw new Error(
       `${reason}. The new key ${accessKeyId} was deleted again, but checking secret ${secretArn} failed ` +
@@ -133,10 +141,15 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   }
   const properties = readProperties(event.ResourceProperties);
   const { BucketName: bucketName, SecretArn: secretArn } = properties;
+  // One round of reads: the bucket's keys are needed only if the secret must move back to its
+  // previous key, which then usually lives in the same bucket.
+  const keysOnBucket = bucketAccessKeyIds(bucketName);
+  keysOnBucket.catch(() => undefined); // Reported when used.
   const held = await heldVersions(secretArn);
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
-  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held);
+  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held,
+    (keysOf) => (keysOf === bucketName ? keysOnBucket : bucketAccessKeyIds(keysOf)));
   // Rotation may have replaced the key this physical id names: its generation's keys all go.
   const generationKeys = held
     .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))
@@ -153,7 +166,13 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
  * one: the secret must then hold the old key again. Only a previous version whose key still exists
  * is worth restoring (on stack deletion the previous key is long gone).
  */
-async function restorePreviousIfCurrentHolds(secretArn: string, deletedAccessKeyId: string, held: HeldVersion[]): Promise<void> {
+async function restorePreviousIfCurrentHolds(
+  secretArn: string,
+  deletedAccessKeyId: string,
+  held: HeldVersion[],
+  keysOnBucket: (bucketName: string) => Promise<string[]>,
+  compensating?: boolean,
+): Promise<void> {
   const current = held.find((version) => version.stage === 'AWSCURRENT');
   if (!current || current.accessKeyId !== deletedAccessKeyId) {
     return;
@@ -162,9 +181,9 @@ async function restorePreviousIfCurrentHolds(secretArn: string, deletedAccessKey
   if (!previous?.accessKeyId || !previous.bucketName) {
     return;
   }
-  if (!(await accessKeyExists(previous.bucketName, previous.accessKeyId))) {
+  if (!(await keysOnBucket(previous.bucketName)).includes(previous.accessKeyId)) {
     return;
   }
-  await makeCurrent(secretArn, previous.versionId, current.versionId);
+  await makeCurrent(secretArn, previous.versionId, current.versionId, compensating);
   logStep('secret-restored', { secretArn, accessKeyId: previous.accessKeyId, versionId: previous.versionId });
 }
