@@ -42,6 +42,11 @@ export interface StackDriverOptions {
    * Keeps tests of time-bounded behaviour (retry windows) short. Default: the template's Timeout.
    */
   readonly functionTimeoutSeconds?: number;
+  /**
+   * Where the functions send their Lightsail, Secrets Manager and S3 calls, when not straight to the
+   * emulator: e.g. a proxy in front of it that adds latency. Default: the emulator's endpoint.
+   */
+  readonly endpoint?: string;
 }
 
 /** One event in flight through the framework: where its invocation, response and log lines go. */
@@ -251,6 +256,11 @@ export class StackDriver {
       environment: {
         ...(variables as Record<string, string>),
         ...this.emulator.env(),
+        ...(this.options.endpoint === undefined ? {} : {
+          AWS_ENDPOINT_URL_LIGHTSAIL: this.options.endpoint,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: this.options.endpoint,
+          AWS_ENDPOINT_URL_S3: this.options.endpoint,
+        }),
         PATH: process.env.PATH ?? '',
         AWS_LAMBDA_FUNCTION_NAME: handlerId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(properties.MemorySize ?? 128),
