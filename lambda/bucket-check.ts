@@ -1,9 +1,10 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { StoredAccessKey } from '../lib/contract';
-import { SDK_CLIENT_CONFIG } from './sdk-config';
+import { callAws, isThrottled } from './retry';
+import { sdkClientConfigWithoutRetries } from './sdk-config';
 import { describeError } from './sdk-errors';
 
-/** A new key can take a few seconds to be accepted everywhere. */
+/** A new key can take a few seconds to be accepted everywhere. Throttling is retried by callAws. */
 const ATTEMPTS = 5;
 const FIRST_WAIT_MS = 500;
 
@@ -13,18 +14,20 @@ const FIRST_WAIT_MS = 500;
  */
 export async function proveKeyWorks(key: StoredAccessKey): Promise<void> {
   const s3 = new S3Client({
-    ...SDK_CLIENT_CONFIG,
-    maxAttempts: 1,
+    // The loop below retries every failure while the key propagates.
+    ...sdkClientConfigWithoutRetries(),
     region: key.region,
     credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
   });
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await s3.send(new ListObjectsV2Command({ Bucket: key.bucketName, MaxKeys: 1 }));
+        await callAws({ action: 's3:ListBucket', resource: `Lightsail bucket "${key.bucketName}"`, retryDenied: false },
+          () => s3.send(new ListObjectsV2Command({ Bucket: key.bucketName, MaxKeys: 1 })));
         return;
       } catch (error) {
-        if (attempt >= ATTEMPTS) {
+        // Throttling was retried by callAws for as long as the event's time allows.
+        if (attempt >= ATTEMPTS || isThrottled(error)) {
           throw new Error(`Access key ${key.accessKeyId} cannot list Lightsail bucket "${key.bucketName}": ${describeError(error)}`);
         }
         await new Promise((wake) => setTimeout(wake, FIRST_WAIT_MS * 2 ** (attempt - 1)));

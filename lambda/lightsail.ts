@@ -5,19 +5,22 @@ import {
   GetBucketsCommand,
   LightsailClient,
 } from '@aws-sdk/client-lightsail';
-import { isThrottlingError } from '@smithy/core/retry';
-import { SDK_CLIENT_CONFIG } from './sdk-config';
+import { callAws, refusedBeforeActing } from './retry';
+import { sdkClientConfig, sdkClientConfigWithoutRetries } from './sdk-config';
 import { describeError, isLightsailNotFound } from './sdk-errors';
 
 /** Lightsail allows this many access keys per bucket. */
 export const MAX_ACCESS_KEYS_PER_BUCKET = 2;
 
-const lightsail = new LightsailClient(SDK_CLIENT_CONFIG);
+const lightsail = new LightsailClient(sdkClientConfig());
 // CreateBucketAccessKey is not idempotent: an SDK retry after a lost response (5xx, timeout) would
-// make a second key and orphan the first. This client never retries; createAccessKey retries only
-// throttling, which Lightsail answers before doing anything.
-const lightsailWithoutRetries = new LightsailClient({ ...SDK_CLIENT_CONFIG, maxAttempts: 1 });
-const CREATE_ATTEMPTS_WHEN_THROTTLED = 4;
+// make a second key and orphan the first. This client never retries by itself; callAws retries
+// only throttling and access denied, which Lightsail answers before doing anything.
+const lightsailWithoutRetries = new LightsailClient(sdkClientConfigWithoutRetries());
+
+function onBucket(bucketName: string): string {
+  return `Lightsail bucket "${bucketName}"`;
+}
 
 export interface BucketState {
   /** The bucket's endpoint, as Lightsail reports it. */
@@ -55,7 +58,8 @@ export async function readBucket(bucketName: string): Promise<BucketState> {
 async function readBucketUrl(bucketName: string): Promise<string | undefined> {
   let buckets;
   try {
-    ({ buckets } = await lightsail.send(new GetBucketsCommand({ bucketName })));
+    ({ buckets } = await callAws({ action: 'lightsail:GetBuckets', resource: onBucket(bucketName) },
+      () => lightsail.send(new GetBucketsCommand({ bucketName }))));
   } catch (error) {
     throw readFailure(bucketName, error);
   }
@@ -66,27 +70,31 @@ async function readBucketUrl(bucketName: string): Promise<string | undefined> {
   return bucket.url;
 }
 
-async function listAccessKeyIds(bucketName: string): Promise<string[]> {
-  const { accessKeys } = await lightsail.send(new GetBucketAccessKeysCommand({ bucketName }));
+async function listAccessKeyIds(bucketName: string, compensating = false): Promise<string[]> {
+  const { accessKeys } = await callAws({ action: 'lightsail:GetBucketAccessKeys', resource: onBucket(bucketName), compensating },
+    () => lightsail.send(new GetBucketAccessKeysCommand({ bucketName })));
   return (accessKeys ?? []).map((key) => key.accessKeyId).filter((id): id is string => typeof id === 'string');
 }
 
-/** Whether the key still exists. A missing bucket means a missing key. */
-export async function accessKeyExists(bucketName: string, accessKeyId: string): Promise<boolean> {
+/**
+ * The ids of the bucket's keys; none when the bucket is gone. `compensating`: part of a clean-up,
+ * so throttling is retried into the time kept back for it.
+ */
+export async function bucketAccessKeyIds(bucketName: string, compensating = false): Promise<string[]> {
   try {
-    return (await listAccessKeyIds(bucketName)).includes(accessKeyId);
+    return await listAccessKeyIds(bucketName, compensating);
   } catch (error) {
     if (isLightsailNotFound(error)) {
-      return false;
+      return [];
     }
     throw new Error(`Could not list the access keys of Lightsail bucket "${bucketName}": ${describeError(error)}`);
   }
 }
 
 /**
- * Creates a key. `knownAccessKeyIds` are the bucket's keys before the call: after a failure, any
- * other key that appeared may have been made by this call, with a secret nobody received. It is
- * named in the error, not deleted, since someone else may have made it meanwhile.
+ * Creates a key. `knownAccessKeyIds` are the bucket's keys before the call: after a failure that
+ * may have acted (5xx, timeout), any other key that appeared may have been made by this call, with
+ * a secret nobody received. It is named in the error, not deleted: it may be a sibling's.
  *
  * A key that comes back without its secret is useless and nobody could ever hold it, so it is
  * deleted again before failing.
@@ -94,11 +102,13 @@ export async function accessKeyExists(bucketName: string, accessKeyId: string): 
 export async function createAccessKey(bucketName: string, knownAccessKeyIds: string[]): Promise<NewAccessKey> {
   let created;
   try {
-    created = await sendCreateRetryingThrottling(bucketName);
+    created = await callAws({ action: 'lightsail:CreateBucketAccessKey', resource: onBucket(bucketName) },
+      () => lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName })));
   } catch (error) {
+    // Throttled or denied, every attempt was refused before Lightsail acted: no key of ours exists.
     throw new Error(
       `Could not create an access key for Lightsail bucket "${bucketName}": ${describeError(error)}` +
-      await appearedKeysNotice(bucketName, knownAccessKeyIds),
+      (refusedBeforeActing(error) ? '' : await appearedKeysNotice(bucketName, knownAccessKeyIds)),
     );
   }
   const accessKeyId = created.accessKey?.accessKeyId;
@@ -109,29 +119,16 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   if (!accessKeyId) {
     throw new Error(`Lightsail returned no access key id for bucket "${bucketName}"`);
   }
-  await deleteAccessKey(bucketName, accessKeyId);
+  await deleteAccessKey(bucketName, accessKeyId, true);
   throw new Error(
     `Lightsail returned access key ${accessKeyId} for bucket "${bucketName}" without its secret access key; the key was deleted again`,
   );
 }
 
-async function sendCreateRetryingThrottling(bucketName: string) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName }));
-    } catch (error) {
-      if (attempt >= CREATE_ATTEMPTS_WHEN_THROTTLED || !isThrottlingError(error as Parameters<typeof isThrottlingError>[0])) {
-        throw error;
-      }
-      await new Promise((wake) => setTimeout(wake, Math.random() * 100 * 2 ** attempt));
-    }
-  }
-}
-
 async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[]): Promise<string> {
   let appeared: string[];
   try {
-    appeared = (await listAccessKeyIds(bucketName)).filter((id) => !knownAccessKeyIds.includes(id));
+    appeared = (await listAccessKeyIds(bucketName, true)).filter((id) => !knownAccessKeyIds.includes(id));
   } catch (error) {
     return `. Could not check for a key made by the failed call (${describeError(error)}): look for an unknown key on the bucket`;
   }
@@ -139,8 +136,11 @@ async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[
     return '';
   }
   const commands = appeared.map((id) => `aws lightsail delete-bucket-access-key --bucket-name ${bucketName} --access-key-id ${id}`);
-  return `. Key ${appeared.join(', ')} appeared on the bucket during the failed call: unless someone else made it, ` +
-    `this call did and nobody holds its secret; delete it with: ${commands.join('; ')}`;
+  // CloudFormation creates resources in parallel: a sibling key of the same bucket may have
+  // appeared at the same moment, so this cannot tell which key, if any, this call made.
+  return `. Key ${appeared.join(', ')} appeared on the bucket during the failed call: it may belong to another ` +
+    'resource created at the same time, or have been made by this call with a secret nobody received. ' +
+    `If no secret of yours holds it, delete it with: ${commands.join('; ')}`;
 }
 
 /**
@@ -149,7 +149,7 @@ async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[
  */
 export async function deleteUnstoredKey(bucketName: string, accessKeyId: string, reason: string): Promise<void> {
   try {
-    await deleteAccessKey(bucketName, accessKeyId);
+    await deleteAccessKey(bucketName, accessKeyId, true);
   } catch (cleanupError) {
     throw new Error(
       `${reason}. Deleting the new key also failed (${describeError(cleanupError)}); delete it with: ` +
@@ -158,10 +158,14 @@ export async function deleteUnstoredKey(bucketName: string, accessKeyId: string,
   }
 }
 
-/** Deletes the key. Returns false when the key or its bucket was already gone. */
-export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
+/**
+ * Deletes the key. Returns false when the key or its bucket was already gone. `compensating`: the
+ * key is one nobody holds, so throttling is retried into the time kept back for clean-up.
+ */
+export async function deleteAccessKey(bucketName: string, accessKeyId: string, compensating = false): Promise<boolean> {
   try {
-    await lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId }));
+    await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName), compensating },
+      () => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId })));
     return true;
   } catch (error) {
     if (isLightsailNotFound(error)) {

@@ -8,6 +8,7 @@ import type {
   CloudFormationCustomResourceDeleteEvent,
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceUpdateEvent,
+  Context,
 } from 'aws-lambda';
 import {
   ACCESS_KEY_ID_PATTERN,
@@ -17,7 +18,8 @@ import {
 } from '../lib/contract';
 import { HeldVersion, freeSlot, heldVersions } from './key-slots';
 import { logStep } from './log';
-import { accessKeyExists, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
+import { bucketAccessKeyIds, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
+import { startEvent } from './retry';
 import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
 
@@ -26,7 +28,9 @@ export interface OnEventResult {
   readonly Data?: Record<string, string>;
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResult> {
+/** `context` gives the event's time budget (see retry.ts); without one, the function's 5 minutes. */
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Partial<Context>): Promise<OnEventResult> {
+  startEvent(context);
   switch (event.RequestType) {
     case 'Create':
       return create(readProperties(event.ResourceProperties), event.RequestId);
@@ -98,7 +102,8 @@ async function compensate(properties: AccessKeyResourceProperties, accessKeyId: 
   logStep('key-deleted-after-store-failure', { bucketName, accessKeyId });
   try {
     // The store may have succeeded although its answer was lost: never leave a deleted key current.
-    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, await heldVersions(secretArn));
+    const held = await heldVersions(secretArn, true);
+    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held, (keysOf) => bucketAccessKeyIds(keysOf, true), true);
   } catch (restoreError) {
     throw new Error(
       `${reason}. The new key ${accessKeyId} was deleted again, but checking secret ${secretArn} failed ` +
@@ -136,7 +141,7 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   const held = await heldVersions(secretArn);
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
-  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held);
+  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held, (keysOf) => bucketAccessKeyIds(keysOf));
   // Rotation may have replaced the key this physical id names: its generation's keys all go.
   const generationKeys = held
     .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))
@@ -153,7 +158,13 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
  * one: the secret must then hold the old key again. Only a previous version whose key still exists
  * is worth restoring (on stack deletion the previous key is long gone).
  */
-async function restorePreviousIfCurrentHolds(secretArn: string, deletedAccessKeyId: string, held: HeldVersion[]): Promise<void> {
+async function restorePreviousIfCurrentHolds(
+  secretArn: string,
+  deletedAccessKeyId: string,
+  held: HeldVersion[],
+  keysOnBucket: (bucketName: string) => Promise<string[]>,
+  compensating?: boolean,
+): Promise<void> {
   const current = held.find((version) => version.stage === 'AWSCURRENT');
   if (!current || current.accessKeyId !== deletedAccessKeyId) {
     return;
@@ -162,9 +173,9 @@ async function restorePreviousIfCurrentHolds(secretArn: string, deletedAccessKey
   if (!previous?.accessKeyId || !previous.bucketName) {
     return;
   }
-  if (!(await accessKeyExists(previous.bucketName, previous.accessKeyId))) {
+  if (!(await keysOnBucket(previous.bucketName)).includes(previous.accessKeyId)) {
     return;
   }
-  await makeCurrent(secretArn, previous.versionId, current.versionId);
+  await makeCurrent(secretArn, previous.versionId, current.versionId, compensating);
   logStep('secret-restored', { secretArn, accessKeyId: previous.accessKeyId, versionId: previous.versionId });
 }

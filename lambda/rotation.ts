@@ -6,10 +6,12 @@
  *
  * The secret access key is never logged, returned or put into an error message.
  */
+import type { Context } from 'aws-lambda';
 import { createAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
 import { freeSlot } from './key-slots';
 import { logStep } from './log';
 import { proveKeyWorks } from './bucket-check';
+import { startEvent } from './retry';
 import { describeVersions, makeCurrent, readStoredKey, removeStage, storeAccessKey } from './secret-store';
 import { describeError } from './sdk-errors';
 
@@ -19,7 +21,9 @@ export interface RotationEvent {
   readonly Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 }
 
-export async function handler(event: RotationEvent): Promise<void> {
+/** `context` gives the step's time budget (see retry.ts). */
+export async function handler(event: RotationEvent, context?: Partial<Context>): Promise<void> {
+  startEvent(context);
   const { SecretId: secretArn, ClientRequestToken: token, Step: step } = event;
   const { rotationEnabled, stages } = await describeVersions(secretArn);
   if (!rotationEnabled) {

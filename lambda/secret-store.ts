@@ -6,10 +6,15 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { StoredAccessKey, VersionStage } from '../lib/contract';
-import { SDK_CLIENT_CONFIG } from './sdk-config';
+import { callAws } from './retry';
+import { sdkClientConfig } from './sdk-config';
 import { describeError, errorName } from './sdk-errors';
 
-const secretsManager = new SecretsManagerClient(SDK_CLIENT_CONFIG);
+const secretsManager = new SecretsManagerClient(sdkClientConfig());
+
+function onSecret(secretArn: string): string {
+  return `secret ${secretArn}`;
+}
 
 /** A version of the secret, reduced to what identifies the key it holds. Never the secret itself. */
 export interface StoredVersion {
@@ -33,9 +38,10 @@ function selectorText(selector: VersionSelector): string {
  * (an empty secret has no AWSCURRENT; a rotation's new version has no value before createSecret),
  * or when the secret is scheduled for deletion.
  */
-async function getVersion(secretArn: string, selector: VersionSelector) {
+async function getVersion(secretArn: string, selector: VersionSelector, compensating?: boolean) {
   try {
-    const answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }));
+    const answer = await callAws({ action: 'secretsmanager:GetSecretValue', resource: onSecret(secretArn), compensating },
+      () => secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector })));
     return answer.VersionId ? answer : undefined;
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException' || isMarkedForDeletion(error)) {
@@ -46,8 +52,8 @@ async function getVersion(secretArn: string, selector: VersionSelector) {
 }
 
 /** One version of the secret, reduced to the key it holds; undefined when absent (see getVersion). */
-export async function readVersion(secretArn: string, selector: VersionSelector): Promise<StoredVersion | undefined> {
-  const answer = await getVersion(secretArn, selector);
+export async function readVersion(secretArn: string, selector: VersionSelector, compensating?: boolean): Promise<StoredVersion | undefined> {
+  const answer = await getVersion(secretArn, selector, compensating);
   return answer && { versionId: answer.VersionId!, ...identifyKey(answer.SecretString) };
 }
 
@@ -72,7 +78,8 @@ export async function readStoredKey(secretArn: string, selector: VersionSelector
 /** Whether rotation is enabled, and the staging labels of each version. */
 export async function describeVersions(secretArn: string): Promise<{ rotationEnabled: boolean; stages: Record<string, string[]> }> {
   try {
-    const answer = await secretsManager.send(new DescribeSecretCommand({ SecretId: secretArn }));
+    const answer = await callAws({ action: 'secretsmanager:DescribeSecret', resource: onSecret(secretArn) },
+      () => secretsManager.send(new DescribeSecretCommand({ SecretId: secretArn })));
     return { rotationEnabled: answer.RotationEnabled === true, stages: answer.VersionIdsToStages ?? {} };
   } catch (error) {
     throw new Error(`Could not describe secret ${secretArn}: ${describeError(error)}`);
@@ -106,12 +113,12 @@ export async function storeAccessKey(
   stage?: VersionStage,
 ): Promise<void> {
   try {
-    await secretsManager.send(new PutSecretValueCommand({
+    await callAws({ action: 'secretsmanager:PutSecretValue', resource: onSecret(secretArn) }, () => secretsManager.send(new PutSecretValueCommand({
       SecretId: secretArn,
       ClientRequestToken: clientRequestToken,
       SecretString: JSON.stringify(value),
       ...(stage ? { VersionStages: [stage] } : {}),
-    }));
+    })));
   } catch (error) {
     throw new Error(`Could not store access key ${value.accessKeyId} in secret ${secretArn}: ${describeError(error)}`);
   }
@@ -120,21 +127,23 @@ export async function storeAccessKey(
 /** Takes a label off a version (rotation clears AWSPENDING once the new key is current). */
 export async function removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
   try {
-    await secretsManager.send(new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: stage, RemoveFromVersionId: versionId }));
+    await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn) },
+      () => secretsManager.send(new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: stage, RemoveFromVersionId: versionId })));
   } catch (error) {
     throw new Error(`Could not remove ${stage} from version ${versionId} of secret ${secretArn}: ${describeError(error)}`);
   }
 }
 
 /** Moves AWSCURRENT from one version to another (the one losing it becomes AWSPREVIOUS). */
-export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string): Promise<void> {
+export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string, compensating?: boolean): Promise<void> {
   try {
-    await secretsManager.send(new UpdateSecretVersionStageCommand({
-      SecretId: secretArn,
-      VersionStage: 'AWSCURRENT',
-      MoveToVersionId: versionId,
-      RemoveFromVersionId: fromVersionId,
-    }));
+    await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn), compensating },
+      () => secretsManager.send(new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: versionId,
+        RemoveFromVersionId: fromVersionId,
+      })));
   } catch (error) {
     throw new Error(`Could not make version ${versionId} of secret ${secretArn} current: ${describeError(error)}`);
   }

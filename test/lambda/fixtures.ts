@@ -70,6 +70,17 @@ export function accessDenied(message = 'User is not authorized'): AccessDeniedEx
   return new AccessDeniedException({ message, $metadata: {} });
 }
 
+/** A refusal that is never retried (the handler's retries are for throttling and access denied only). */
+export function refused(message: string): LightsailServiceException {
+  return new LightsailServiceException({ name: 'OperationFailureException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+/** A Lambda context whose remaining time counts down from `remainingMs`, as Lambda's does. */
+export function lambdaContext(remainingMs: number): { getRemainingTimeInMillis: () => number } {
+  const deadline = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+}
+
 export function throttled(): LightsailServiceException {
   return new LightsailServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
 }

@@ -16,8 +16,8 @@ import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
   BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
-  secretNotFound, secretsManager, serverError, storedValue, throttled,
+  failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
+  refused, secretNotFound, secretsManager, serverError, storedValue, throttled,
 } from './fixtures';
 
 describe('Create', () => {
@@ -75,7 +75,7 @@ describe('Create', () => {
 
   test('fails without creating a key when the secret cannot be read', async () => {
     givenBucket();
-    secretsManager.on(GetSecretValueCommand).rejects(accessDenied('not allowed to read the secret'));
+    secretsManager.on(GetSecretValueCommand).rejects(refused('not allowed to read the secret'));
 
     const message = await failureOf(handler(createEvent()));
 
@@ -110,11 +110,11 @@ describe('Create', () => {
 
   test('fails naming the bucket and the cause when the bucket cannot be read', async () => {
     givenBucket();
-    lightsail.on(GetBucketAccessKeysCommand).rejects(accessDenied('no GetBucketAccessKeys'));
+    lightsail.on(GetBucketAccessKeysCommand).rejects(refused('no GetBucketAccessKeys'));
 
     const message = await failureOf(handler(createEvent()));
 
-    expect(message).toBe(`Could not read Lightsail bucket "${BUCKET}": AccessDeniedException: no GetBucketAccessKeys`);
+    expect(message).toBe(`Could not read Lightsail bucket "${BUCKET}": OperationFailureException: no GetBucketAccessKeys`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
@@ -130,11 +130,11 @@ describe('Create', () => {
 
   test('fails naming the bucket and the cause when CreateBucketAccessKey fails', async () => {
     givenBucket();
-    lightsail.on(CreateBucketAccessKeyCommand).rejects(accessDenied('no CreateBucketAccessKey'));
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(refused('no CreateBucketAccessKey'));
 
     const message = await failureOf(handler(createEvent()));
 
-    expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": AccessDeniedException: no CreateBucketAccessKey`);
+    expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": OperationFailureException: no CreateBucketAccessKey`);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 
@@ -149,16 +149,6 @@ describe('Create', () => {
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
-  });
-
-  test('gives up after four throttled CreateBucketAccessKey calls', async () => {
-    givenBucket();
-    lightsail.on(CreateBucketAccessKeyCommand).rejects(throttled());
-
-    const message = await failureOf(handler(createEvent()));
-
-    expect(message).toContain(`Could not create an access key for Lightsail bucket "${BUCKET}": ThrottlingException: Rate exceeded`);
-    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 4);
   });
 
   test('never repeats a CreateBucketAccessKey that failed otherwise: its key may exist', async () => {
@@ -191,11 +181,11 @@ describe('Create', () => {
     lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
     lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
       .resolvesOnce({ accessKeys: [] })
-      .rejects(accessDenied('no GetBucketAccessKeys'));
+      .rejects(refused('no GetBucketAccessKeys'));
 
     const message = await failureOf(handler(createEvent()));
 
-    expect(message).toContain('Could not check for a key made by the failed call (AccessDeniedException: no GetBucketAccessKeys)');
+    expect(message).toContain('Could not check for a key made by the failed call (OperationFailureException: no GetBucketAccessKeys)');
   });
 
   test('deletes a key that came back without its secret', async () => {
@@ -222,20 +212,20 @@ describe('Create', () => {
   describe('when storing the key fails', () => {
     beforeEach(() => {
       givenBucket();
-      secretsManager.on(PutSecretValueCommand).rejects(accessDenied('no PutSecretValue'));
+      secretsManager.on(PutSecretValueCommand).rejects(refused('no PutSecretValue'));
     });
 
     test('deletes the new key, then fails naming the key, the secret and the cause', async () => {
       const message = await failureOf(handler(createEvent()));
 
       expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
-      expect(message).toContain(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: AccessDeniedException: no PutSecretValue`);
+      expect(message).toContain(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: OperationFailureException: no PutSecretValue`);
       expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
       expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
     });
 
     test('says how to delete the key by hand when deleting it fails too', async () => {
-      lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied('no DeleteBucketAccessKey'));
+      lightsail.on(DeleteBucketAccessKeyCommand).rejects(refused('no DeleteBucketAccessKey'));
 
       const message = await failureOf(handler(createEvent()));
 
@@ -261,7 +251,7 @@ describe('Create', () => {
 
     test('says so when checking the secret after the clean-up fails', async () => {
       secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
-        .rejects(accessDenied('no GetSecretValue'));
+        .rejects(refused('no GetSecretValue'));
 
       const message = await failureOf(handler(createEvent()));
 
@@ -360,11 +350,11 @@ describe('Delete', () => {
 
   test('fails naming the key, the bucket and the cause when deleting fails otherwise', async () => {
     givenBucket();
-    lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied('no DeleteBucketAccessKey'));
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(refused('no DeleteBucketAccessKey'));
 
     const message = await failureOf(handler(deleteEvent(OLD_KEY_ID)));
 
-    expect(message).toBe(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": AccessDeniedException: no DeleteBucketAccessKey`);
+    expect(message).toBe(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": OperationFailureException: no DeleteBucketAccessKey`);
   });
 
   test('after a rolled-back replacement, makes the previous version current again', async () => {
@@ -420,33 +410,33 @@ describe('Delete', () => {
   test('fails naming the secret when restoring the previous version fails', async () => {
     givenBucket([OLD_KEY_ID]);
     givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
-    secretsManager.on(UpdateSecretVersionStageCommand).rejects(accessDenied('no UpdateSecretVersionStage'));
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(refused('no UpdateSecretVersionStage'));
 
     const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
 
-    expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current: AccessDeniedException: no UpdateSecretVersionStage`);
+    expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current: OperationFailureException: no UpdateSecretVersionStage`);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
   test('fails naming the bucket when the previous key cannot be looked up', async () => {
     givenBucket();
     givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
-    lightsail.on(GetBucketAccessKeysCommand).rejects(accessDenied('no GetBucketAccessKeys'));
+    lightsail.on(GetBucketAccessKeysCommand).rejects(refused('no GetBucketAccessKeys'));
 
     const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
 
-    expect(message).toBe(`Could not list the access keys of Lightsail bucket "${BUCKET}": AccessDeniedException: no GetBucketAccessKeys`);
+    expect(message).toBe(`Could not list the access keys of Lightsail bucket "${BUCKET}": OperationFailureException: no GetBucketAccessKeys`);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
   test('fails naming the secret when it cannot be read', async () => {
     givenBucket();
-    secretsManager.on(GetSecretValueCommand).rejects(accessDenied('no GetSecretValue'));
+    secretsManager.on(GetSecretValueCommand).rejects(refused('no GetSecretValue'));
 
     const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
 
-    expect(message).toBe(`Could not read version AWSCURRENT of secret ${SECRET_ARN}: AccessDeniedException: no GetSecretValue`);
+    expect(message).toBe(`Could not read version AWSCURRENT of secret ${SECRET_ARN}: OperationFailureException: no GetSecretValue`);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 });

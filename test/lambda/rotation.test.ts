@@ -15,7 +15,7 @@ import { RotationEvent, handler } from '../../lambda/rotation';
 import { BUCKET, SECRET_ARN } from './events';
 import {
   BUCKET_URL, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, lightsail, secretNotFound, secretsManager, storedValue,
+  accessDenied, failureOf, givenBucket, lambdaContext, lightsail, refused, secretNotFound, secretsManager, storedValue, throttled,
 } from './fixtures';
 
 const s3 = mockClient(S3Client);
@@ -124,7 +124,7 @@ describe('createSecret', () => {
   test('deletes the new key when it cannot be stored', async () => {
     givenBucket([CURRENT_KEY_ID]);
     givenRotation();
-    secretsManager.on(PutSecretValueCommand).rejects(accessDenied('no PutSecretValue'));
+    secretsManager.on(PutSecretValueCommand).rejects(refused('no PutSecretValue'));
 
     const message = await failureOf(handler(rotationEvent('createSecret')));
 
@@ -135,8 +135,8 @@ describe('createSecret', () => {
   test('says how to delete the new key when deleting it fails too', async () => {
     givenBucket([CURRENT_KEY_ID]);
     givenRotation();
-    secretsManager.on(PutSecretValueCommand).rejects(accessDenied('no PutSecretValue'));
-    lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied('no DeleteBucketAccessKey'));
+    secretsManager.on(PutSecretValueCommand).rejects(refused('no PutSecretValue'));
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(refused('no DeleteBucketAccessKey'));
 
     const message = await failureOf(handler(rotationEvent('createSecret')));
 
@@ -235,8 +235,70 @@ describe('finishSecret', () => {
   test('fails naming the secret when the stage cannot move', async () => {
     givenBucket();
     givenRotation();
-    secretsManager.on(UpdateSecretVersionStageCommand).rejects(accessDenied('no UpdateSecretVersionStage'));
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(refused('no UpdateSecretVersionStage'));
 
     expect(await failureOf(handler(rotationEvent('finishSecret')))).toContain(`Could not make version ${TOKEN} of secret ${SECRET_ARN} current`);
+  });
+});
+
+describe('throttling and IAM propagation, as for the custom resource', () => {
+  test('createSecret retries throttled and denied calls until they succeed', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(DescribeSecretCommand).rejectsOnce(accessDenied())
+      .resolves({ RotationEnabled: true, VersionIdsToStages: { [CURRENT_VERSION]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
+    lightsail.on(CreateBucketAccessKeyCommand).rejectsOnce(throttled()).rejectsOnce(accessDenied())
+      .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+    secretsManager.on(PutSecretValueCommand).rejectsOnce(throttled()).resolves({});
+
+    await handler(rotationEvent('createSecret'), lambdaContext(60_000));
+
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
+    expect(secretsManager).toHaveReceivedCommandTimes(PutSecretValueCommand, 2);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('createSecret deletes the new key when Secrets Manager keeps throttling the store', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(PutSecretValueCommand).rejects(throttled());
+    const context = lambdaContext(3_400);
+
+    const message = await failureOf(handler(rotationEvent('createSecret'), context));
+
+    const attempts = secretsManager.commandCalls(PutSecretValueCommand).length;
+    expect(message).toContain(`Secrets Manager kept throttling PutSecretValue on secret ${SECRET_ARN} for 0.`);
+    expect(message).toContain(`(${attempts} attempts; `);
+    expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
+  });
+
+  test('testSecret retries S3 throttling without spending the attempts kept for the new key', async () => {
+    givenBucket();
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    const slowDown = () => Object.assign(new Error('Please reduce your request rate'), { name: 'SlowDown' });
+    s3.on(ListObjectsV2Command).rejectsOnce(slowDown()).rejectsOnce(slowDown()).rejectsOnce(slowDown())
+      .rejectsOnce(slowDown()).rejectsOnce(slowDown()).resolves({});
+
+    await handler(rotationEvent('testSecret'), lambdaContext(60_000));
+
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 6);
+  });
+
+  test('finishSecret fails after the IAM window, naming the call, the secret and the permission', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(accessDenied());
+    const context = lambdaContext(4_000);
+
+    const message = await failureOf(handler(rotationEvent('finishSecret'), context));
+
+    expect(message).toContain(`Could not make version ${TOKEN} of secret ${SECRET_ARN} current: AccessDeniedException: ` +
+      `UpdateSecretVersionStage on secret ${SECRET_ARN} was denied for 1.`);
+    expect(message).toContain(`The handler's role needs secretsmanager:UpdateSecretVersionStage on secret ${SECRET_ARN}`);
+    expect(message).toContain('IAM may still have been propagating');
+    expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand).length).toBeGreaterThan(1);
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
   });
 });

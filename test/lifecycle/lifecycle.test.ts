@@ -113,7 +113,8 @@ test('rollback of a failed create: the framework answers the Delete of its marke
   const driver = driverFor(first);
   const logicalId = keyId(driver);
   const foreign = emulator.addForeignAccessKey(BUCKET);
-  emulator.injectFault({ operation: 'CreateBucketAccessKey', kind: 'access-denied' });
+  // A 5xx, which is never retried (a denial would be, while IAM may be propagating).
+  emulator.injectFault({ operation: 'CreateBucketAccessKey', kind: 'server' });
 
   const failed = await driver.create(logicalId);
   expect(failed.Status).toBe('FAILED');

@@ -131,12 +131,13 @@ describe('a rotation that fails at a step leaves no orphan and a working secret,
     ['setSecret', 'DescribeSecret'],
     ['testSecret', 'ListObjectsV2'],
     ['finishSecret', 'UpdateSecretVersionStage'],
-  ] as const)('%s (%s denied)', async (failingStep, operation) => {
+  ] as const)('%s (%s failing with 5xx)', async (failingStep, operation) => {
     const { rotation, secretArn, firstKey } = await deployed();
 
     const outcome = await rotation.rotate(secretArn, undefined, (step) => {
       if (step === failingStep) {
-        emulator.injectFault({ operation, kind: 'access-denied', times: 10 });
+        // 5xx, not AccessDenied: a denial is retried for the IAM window (test/lambda covers it).
+        emulator.injectFault({ operation, kind: 'server', times: 10 });
       }
     });
 

@@ -1,0 +1,141 @@
+/**
+ * The time budget of one event, and the one place where the handlers' AWS calls are retried for
+ * throttling and for IAM propagation. Both answers mean the call did nothing, so retrying is safe,
+ * even for CreateBucketAccessKey.
+ *
+ * - Throttling is retried with exponential backoff and full jitter for as long as the event has
+ *   time, less a reserve kept to report the failure and run compensation.
+ * - AccessDenied is retried during the IAM window from the start of the event: a grant that this
+ *   deployment has just added to the handler's role can take seconds to propagate.
+ *
+ * Everything else (5xx, timeouts, lost connections) is the SDK's retry strategy's business (see
+ * sdk-config.ts), which never sees throttling. The budget lives here rather than in a custom SDK
+ * retry strategy because the clients are module-level (reused by warm invocations) while the
+ * deadline belongs to the event, and because a failure reason must name the call and its resource.
+ */
+import { isThrottlingError } from '@smithy/core/retry';
+import type { Context } from 'aws-lambda';
+import { logStep } from './log';
+import { describeError, errorName } from './sdk-errors';
+
+/** Without a Lambda context (old callers): the onEvent function's configured timeout. */
+const DEFAULT_REMAINING_MS = 5 * 60_000;
+/** Kept back from every event for the failure report and compensation: max(3 s, 15 %). */
+const MIN_RESERVE_MS = 3_000;
+const RESERVE_SHARE = 0.15;
+/** AccessDenied is retried for min(60 s, half the event's time) from its start. */
+const MAX_IAM_WINDOW_MS = 60_000;
+/** Full jitter: each wait is random in [0, min(MAX_WAIT_MS, FIRST_WAIT_MS × 2^retry)]. */
+const FIRST_WAIT_MS = 200;
+const MAX_WAIT_MS = 5_000;
+/** Compensation may run into the reserve, but leaves this much to return the failure. */
+const REPORT_MS = 500;
+
+/** What IAM (and Lightsail, for an unsigned or unauthorized caller) answers before a grant has propagated. */
+const DENIED_ERROR_NAMES = ['AccessDenied', 'AccessDeniedException', 'UnauthenticatedException'];
+
+const SERVICE_NAMES: Record<string, string> = { lightsail: 'Lightsail', secretsmanager: 'Secrets Manager', s3: 'S3' };
+
+interface Budget {
+  /** Throttling is retried until then. */
+  readonly retryUntil: number;
+  /** AccessDenied is retried until then. */
+  readonly deniedUntil: number;
+  /** Compensation retries throttling until then. */
+  readonly reserveUntil: number;
+}
+
+let budget = budgetFrom(DEFAULT_REMAINING_MS);
+
+function budgetFrom(remainingMs: number): Budget {
+  const now = Date.now();
+  const retryUntil = now + remainingMs - Math.max(MIN_RESERVE_MS, remainingMs * RESERVE_SHARE);
+  return {
+    retryUntil,
+    deniedUntil: Math.min(retryUntil, now + Math.min(MAX_IAM_WINDOW_MS, remainingMs / 2)),
+    reserveUntil: now + remainingMs - REPORT_MS,
+  };
+}
+
+/** Called first thing by each handler: the event's time counts from here. */
+export function startEvent(context?: Partial<Pick<Context, 'getRemainingTimeInMillis'>>): void {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  budget = budgetFrom(typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : DEFAULT_REMAINING_MS);
+}
+
+export interface AwsCall {
+  /** The IAM action, e.g. `lightsail:CreateBucketAccessKey`: the call, and the permission it needs. */
+  readonly action: string;
+  /** What the call acts on, for failure reasons, e.g. `Lightsail bucket "my-bucket"`. */
+  readonly resource: string;
+  /** Compensation (deleting a key nobody holds) and failure reports: retry throttling into the reserve. */
+  readonly compensating?: boolean;
+  /** False for a call signed with a new access key (rotation's test step): its caller waits for the key. */
+  readonly retryDenied?: boolean;
+}
+
+function isDenied(error: unknown): boolean {
+  return DENIED_ERROR_NAMES.includes(errorName(error) ?? '');
+}
+
+export function isThrottled(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && isThrottlingError(error as Parameters<typeof isThrottlingError>[0]);
+}
+
+/** Throttled or denied: AWS refused the request before acting on it. */
+export function refusedBeforeActing(error: unknown): boolean {
+  return isThrottled(error) || isDenied(error);
+}
+
+/**
+ * Sends one AWS request (`request` makes it; it is called again for each attempt) and retries it
+ * while it is throttled or denied and the event's budget allows. Any other error is thrown as it
+ * came; when the budget ends, throws an error that says why the call kept failing.
+ */
+export async function callAws<T>(call: AwsCall, request: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      const throttled = isThrottled(error);
+      if (!throttled && !(isDenied(error) && call.retryDenied !== false)) {
+        throw error;
+      }
+      const until = throttled ? (call.compensating ? budget.reserveUntil : budget.retryUntil) : budget.deniedUntil;
+      const room = until - Date.now();
+      if (room <= 0) {
+        throw gaveUp(call, error, throttled, attempt, Date.now() - started);
+      }
+      const wait = Math.min(room, Math.floor(Math.random() * Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (attempt - 1))));
+      logStep(throttled ? 'throttled-retrying' : 'denied-retrying', { action: call.action, error: errorName(error), attempt: String(attempt), waitMs: String(wait) });
+      await new Promise((wake) => setTimeout(wake, wait));
+    }
+  }
+}
+
+/** Keeps the last error's name (callers and tests recognise it) with a message that explains the wait. */
+class RetriesExhausted extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function gaveUp(call: AwsCall, error: unknown, throttled: boolean, attempts: number, elapsedMs: number): Error {
+  const [prefix, operation] = call.action.split(':');
+  const service = SERVICE_NAMES[prefix] ?? prefix;
+  const name = errorName(error) ?? 'Error';
+  const seconds = (elapsedMs / 1000).toFixed(1);
+  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  const last = describeError(error);
+  if (throttled) {
+    return new RetriesExhausted(name,
+      `${service} kept throttling ${operation} on ${call.resource} for ${seconds} s (${tries}; last answer: ${last}); ` +
+      "the rest of the function's time was kept to report the failure and clean up");
+  }
+  return new RetriesExhausted(name,
+    `${operation} on ${call.resource} was denied for ${seconds} s (${tries}; last answer: ${last}). ` +
+    `The handler's role needs ${call.action} on ${call.resource}; IAM may still have been propagating ` +
+    'a policy change made by this deployment: retry the deployment, and if it fails again check the role\'s policy');
+}

@@ -1,0 +1,164 @@
+import {
+  CreateBucketAccessKeyCommand,
+  DeleteBucketAccessKeyCommand,
+  GetBucketAccessKeysCommand,
+  GetBucketsCommand,
+} from '@aws-sdk/client-lightsail';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import 'aws-sdk-client-mock-jest';
+import { handler } from '../../lambda/on-event';
+import { BUCKET, SECRET_ARN, createEvent, deleteEvent } from './events';
+import {
+  NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
+  accessDenied, failureOf, givenBucket, lambdaContext, lightsail,
+  secretNotFound, secretsManager, serverError, throttled,
+} from './fixtures';
+
+/** 3.4 s left: the reserve is 3 s, so throttling is retried for 0.4 s. */
+const THROTTLING_ENDS_SOON = 3_400;
+/** 4 s left: the IAM window ends with the throttling retries, after 1 s. */
+const IAM_WINDOW_ENDS_SOON = 4_000;
+
+function unauthenticated(): Error {
+  return Object.assign(new Error('Request is not authenticated'), { name: 'UnauthenticatedException' });
+}
+
+describe('throttling', () => {
+  test('every call is retried while throttled, until it succeeds', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejectsOnce(throttled()).rejects(secretNotFound());
+    lightsail.on(GetBucketsCommand).rejectsOnce(throttled()).rejectsOnce(throttled())
+      .resolves({ buckets: [{ name: BUCKET }] });
+    lightsail.on(GetBucketAccessKeysCommand).rejectsOnce(throttled()).resolves({ accessKeys: [] });
+    lightsail.on(CreateBucketAccessKeyCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).rejectsOnce(throttled())
+      .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+    secretsManager.on(PutSecretValueCommand).rejectsOnce(throttled()).resolves({});
+
+    const result = await handler(createEvent(), lambdaContext(60_000));
+
+    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 4);
+    expect(secretsManager).toHaveReceivedCommandTimes(PutSecretValueCommand, 2);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('when Lightsail keeps throttling the create, fails saying so, and nothing was made', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(throttled());
+    const context = lambdaContext(THROTTLING_ENDS_SOON);
+
+    const message = await failureOf(handler(createEvent(), context));
+
+    const attempts = lightsail.commandCalls(CreateBucketAccessKeyCommand).length;
+    expect(attempts).toBeGreaterThan(1);
+    expect(message).toMatch(new RegExp(
+      `^Could not create an access key for Lightsail bucket "${BUCKET}": ThrottlingException: Lightsail kept throttling ` +
+      `CreateBucketAccessKey on Lightsail bucket "${BUCKET}" for 0\\.\\d s \\(${attempts} attempts; `));
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
+    // Every attempt was refused before acting: no key can have appeared, so none is looked for.
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+    expect(message).not.toContain('appeared');
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  test('when Secrets Manager keeps throttling the store, the new key is deleted in the time kept back for it', async () => {
+    givenBucket();
+    secretsManager.on(PutSecretValueCommand).rejects(throttled());
+    // Lightsail throttles the clean-up too: it is retried into the reserve.
+    lightsail.on(DeleteBucketAccessKeyCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
+    const context = lambdaContext(THROTTLING_ENDS_SOON);
+
+    const message = await failureOf(handler(createEvent(), context));
+
+    const attempts = secretsManager.commandCalls(PutSecretValueCommand).length;
+    expect(attempts).toBeGreaterThan(1);
+    expect(message).toMatch(new RegExp(
+      `^Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
+      `PutSecretValue on secret ${SECRET_ARN} for 0\\.\\d s \\(${attempts} attempts; `));
+    expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
+    expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 3);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
+  });
+});
+
+describe('CreateBucketAccessKey', () => {
+  test.each([
+    ['a 5xx', serverError],
+    ['a timeout', () => Object.assign(new Error('Request timed out'), { name: 'TimeoutError' })],
+  ])('is never repeated after %s: its key may exist', async (_name, error) => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(error());
+
+    await failureOf(handler(createEvent(), lambdaContext(60_000)));
+
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 1);
+  });
+
+  test('is repeated after access denied: a denied call made nothing', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejectsOnce(accessDenied()).rejectsOnce(unauthenticated())
+      .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+
+    const result = await handler(createEvent(), lambdaContext(60_000));
+
+    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
+    expect(secretsManager).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+  });
+});
+
+describe('IAM propagation', () => {
+  test('a denial that lifts within the window ends in success, with one key', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejectsOnce(accessDenied()).rejectsOnce(accessDenied()).rejects(secretNotFound());
+    lightsail.on(GetBucketAccessKeysCommand).rejectsOnce(unauthenticated()).resolves({ accessKeys: [] });
+    lightsail.on(CreateBucketAccessKeyCommand).rejectsOnce(accessDenied())
+      .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+    secretsManager.on(PutSecretValueCommand).rejectsOnce(accessDenied()).resolves({});
+
+    const result = await handler(createEvent(), lambdaContext(60_000));
+
+    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 2);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('a denial that never lifts fails after the window, naming the call, the bucket and the permission', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(accessDenied());
+    const context = lambdaContext(IAM_WINDOW_ENDS_SOON);
+
+    const message = await failureOf(handler(createEvent(), context));
+
+    expect(lightsail.commandCalls(CreateBucketAccessKeyCommand).length).toBeGreaterThan(1);
+    expect(message).toMatch(new RegExp(
+      `^Could not create an access key for Lightsail bucket "${BUCKET}": AccessDeniedException: CreateBucketAccessKey on ` +
+      `Lightsail bucket "${BUCKET}" was denied for 1\\.\\d s \\(\\d+ attempts; last answer: AccessDeniedException: User is not authorized\\)`));
+    expect(message).toContain(`The handler's role needs lightsail:CreateBucketAccessKey on Lightsail bucket "${BUCKET}"`);
+    expect(message).toContain('IAM may still have been propagating');
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  test('a secret that stays denied is named with its permission, and the new key is deleted again', async () => {
+    givenBucket();
+    secretsManager.on(PutSecretValueCommand).rejects(accessDenied());
+
+    const message = await failureOf(handler(createEvent(), lambdaContext(IAM_WINDOW_ENDS_SOON)));
+
+    expect(message).toContain(`The handler's role needs secretsmanager:PutSecretValue on secret ${SECRET_ARN}`);
+    expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+  });
+
+  test('a Delete that stays denied names the call and the bucket', async () => {
+    givenBucket();
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied());
+
+    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID), lambdaContext(IAM_WINDOW_ENDS_SOON)));
+
+    expect(message).toContain(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": AccessDeniedException`);
+    expect(message).toContain(`needs lightsail:DeleteBucketAccessKey on Lightsail bucket "${BUCKET}"`);
+  });
+});
