@@ -16,6 +16,11 @@ export interface RateLimit {
 export interface DenyOptions {
   /** Deny only requests signed with this access key id (a principal); default: every caller. */
   readonly accessKeyId?: string;
+  /**
+   * Count the duration from the first request the denial meets instead of from now, so that a
+   * caller that is slow to start (a cold process on a busy machine) still meets it. Default false.
+   */
+  readonly fromFirstRequest?: boolean;
 }
 
 /** How the requests that reached a service's gates were answered. */
@@ -51,7 +56,9 @@ class TokenBucket {
 }
 
 interface Denial {
-  readonly until: number;
+  readonly ms: number;
+  /** When it lifts; undefined until its first request, for a denial counted from there. */
+  until?: number;
   readonly accessKeyId?: string;
 }
 
@@ -81,14 +88,18 @@ export class Gates {
     this.buckets.set(service, new TokenBucket(limit, this.clock()));
   }
 
-  /** Denies the service's calls (of one principal, or all) for `ms` milliseconds from now; Infinity: until lifted. */
-  denyFor(service: ServiceName, ms: number, options: DenyOptions = {}): void {
+  /**
+   * Denies the services' calls (of one principal, or all) for `ms` milliseconds; Infinity: until
+   * lifted. Services denied together share one clock: a grant reaches them at the same moment.
+   */
+  denyFor(services: ServiceName | readonly ServiceName[], ms: number, options: DenyOptions = {}): void {
     if (!(ms > 0)) {
       throw new Error(`denyFor: the duration must be a positive number of milliseconds, got ${ms}`);
     }
-    const denials = this.denials.get(service) ?? [];
-    denials.push({ until: this.clock() + ms, accessKeyId: options.accessKeyId });
-    this.denials.set(service, denials);
+    const denial: Denial = { ms, until: options.fromFirstRequest ? undefined : this.clock() + ms, accessKeyId: options.accessKeyId };
+    for (const service of typeof services === 'string' ? [services] : services) {
+      this.denials.set(service, [...(this.denials.get(service) ?? []), denial]);
+    }
   }
 
   /** Lifts every denial of the service (the grant has propagated). */
@@ -106,9 +117,14 @@ export class Gates {
       counts.throttled++;
       return 'throttling';
     }
-    const denied = (this.denials.get(service) ?? [])
-      .some((denial) => now < denial.until && (denial.accessKeyId === undefined || denial.accessKeyId === accessKeyId));
-    if (denied) {
+    const denial = (this.denials.get(service) ?? [])
+      .filter((candidate) => candidate.accessKeyId === undefined || candidate.accessKeyId === accessKeyId)
+      .find((candidate) => {
+        // A denial counted from its first request starts with this one.
+        candidate.until ??= now + candidate.ms;
+        return now < candidate.until;
+      });
+    if (denial) {
       counts.denied++;
       return 'access-denied';
     }

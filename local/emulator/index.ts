@@ -192,12 +192,13 @@ export class AwsEmulator {
   }
 
   /**
-   * Denies the service's calls with AccessDeniedException (S3: AccessDenied) for `ms` from now, as
-   * while a new IAM grant propagates; `Infinity` until allow() or reset(). `accessKeyId` limits the
-   * denial to requests signed by that principal.
+   * Denies the services' calls with AccessDeniedException (S3: AccessDenied) for `ms` from now (or
+   * from the first request it meets, with `fromFirstRequest`; services denied together share that
+   * clock), as while a new IAM grant propagates; `Infinity` until allow() or reset(). `accessKeyId`
+   * limits the denial to that principal's requests.
    */
-  denyFor(service: ServiceName, ms: number, options: DenyOptions = {}): void {
-    this.gates.denyFor(service, ms, options);
+  denyFor(services: ServiceName | readonly ServiceName[], ms: number, options: DenyOptions = {}): void {
+    this.gates.denyFor(services, ms, options);
   }
 
   /** Lifts every denial of the service. */

@@ -212,6 +212,32 @@ describe('Gates', () => {
     expect(gates.check('secretsmanager', 'AKIA1')).toBeUndefined();
   });
 
+  test('a denial counted from its first request lasts that long after it, whenever it comes', () => {
+    let now = 0;
+    const gates = new Gates(() => now);
+    gates.denyFor('lightsail', 1000, { fromFirstRequest: true, accessKeyId: 'AKIA1' });
+    now = 5000;
+    expect(gates.check('lightsail', 'AKIA2')).toBeUndefined();
+    expect(gates.check('lightsail', 'AKIA1')).toBe('access-denied');
+    now = 5999;
+    expect(gates.check('lightsail', 'AKIA1')).toBe('access-denied');
+    now = 6000;
+    expect(gates.check('lightsail', 'AKIA1')).toBeUndefined();
+  });
+
+  test('services denied together lift together, from the first request to either', () => {
+    let now = 0;
+    const gates = new Gates(() => now);
+    gates.denyFor(['secretsmanager', 'lightsail'], 1000, { fromFirstRequest: true });
+    now = 300;
+    expect(gates.check('secretsmanager', undefined)).toBe('access-denied');
+    now = 1299;
+    expect(gates.check('lightsail', undefined)).toBe('access-denied');
+    now = 1300;
+    expect(gates.check('lightsail', undefined)).toBeUndefined();
+    expect(gates.check('secretsmanager', undefined)).toBeUndefined();
+  });
+
   test('rejects a malformed limit or duration', () => {
     const gates = new Gates();
     expect(() => gates.limitRate('lightsail', { ratePerSecond: 0, burst: 1 })).toThrow(/ratePerSecond/);
