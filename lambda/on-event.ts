@@ -62,6 +62,9 @@ function result(accessKeyId: string): OnEventResult {
  */
 async function create(properties: AccessKeyResourceProperties, requestId: string): Promise<OnEventResult> {
   const { BucketName: bucketName, SecretArn: secretArn } = properties;
+  // One round of reads: the bucket's are started with the idempotency read, and used only after it.
+  const bucketRead = readBucket(bucketName);
+  bucketRead.catch(() => undefined); // Reported below, unless this event's key already exists.
   // The Provider framework may invoke us twice for one event: the first run may have finished.
   const stored = await readVersion(secretArn, { VersionId: requestId });
   if (stored?.accessKeyId) {
@@ -69,7 +72,7 @@ async function create(properties: AccessKeyResourceProperties, requestId: string
     return result(stored.accessKeyId);
   }
 
-  const bucket = await readBucket(bucketName);
+  const bucket = await bucketRead;
   // After rotations a replacement finds the bucket full: the key only AWSPREVIOUS holds makes room.
   const accessKeyIds = await freeSlot(bucketName, bucket.accessKeyIds, secretArn);
 
@@ -138,10 +141,15 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   }
   const properties = readProperties(event.ResourceProperties);
   const { BucketName: bucketName, SecretArn: secretArn } = properties;
+  // One round of reads: the bucket's keys are needed only if the secret must move back to its
+  // previous key, which then usually lives in the same bucket.
+  const keysOnBucket = bucketAccessKeyIds(bucketName);
+  keysOnBucket.catch(() => undefined); // Reported when used.
   const held = await heldVersions(secretArn);
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
-  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held, (keysOf) => bucketAccessKeyIds(keysOf));
+  await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held,
+    (keysOf) => (keysOf === bucketName ? keysOnBucket : bucketAccessKeyIds(keysOf)));
   // Rotation may have replaced the key this physical id names: its generation's keys all go.
   const generationKeys = held
     .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))

@@ -4,14 +4,14 @@ import {
   GetBucketAccessKeysCommand,
   GetBucketsCommand,
 } from '@aws-sdk/client-lightsail';
-import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent } from './events';
 import {
-  NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, lambdaContext, lightsail,
-  secretNotFound, secretsManager, serverError, throttled,
+  CREATE_REQUEST_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
+  accessDenied, failureOf, givenBucket, givenSecretVersions, lambdaContext, lightsail, refused,
+  secretNotFound, secretsManager, serverError, storedValue, throttled,
 } from './fixtures';
 
 /** 3.4 s left: the reserve is 3 s, so throttling is retried for 0.4 s. */
@@ -21,6 +21,13 @@ const IAM_WINDOW_ENDS_SOON = 4_000;
 
 function unauthenticated(): Error {
   return Object.assign(new Error('Request is not authenticated'), { name: 'UnauthenticatedException' });
+}
+
+/** Lets the handler run until it waits on a pending answer. */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 20; turn++) {
+    await new Promise((wake) => setImmediate(wake));
+  }
 }
 
 describe('throttling', () => {
@@ -160,5 +167,58 @@ describe('IAM propagation', () => {
 
     expect(message).toContain(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": AccessDeniedException`);
     expect(message).toContain(`needs lightsail:DeleteBucketAccessKey on Lightsail bucket "${BUCKET}"`);
+  });
+});
+
+describe('round trips', () => {
+  test('Create reads the secret and the bucket in one round, then creates', async () => {
+    givenBucket();
+    let answerSecretRead = () => undefined as void;
+    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID })
+      .callsFake(() => new Promise((_answer, fail) => {
+        answerSecretRead = () => fail(secretNotFound());
+      }));
+
+    const result = handler(createEvent());
+    await settle();
+
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketsCommand, 1);
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+    answerSecretRead();
+    expect((await result).PhysicalResourceId).toBe(NEW_KEY_ID);
+  });
+
+  test('a repeated Create returns the stored key even when the bucket reads fail, and creates nothing', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).rejects(refused('bucket unreadable'));
+    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID })
+      .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
+
+    const result = await handler(createEvent());
+
+    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('Delete reads the secret and the bucket\'s keys in one round, then deletes', async () => {
+    givenBucket([OLD_KEY_ID, NEW_KEY_ID]);
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+    const answers: Array<() => void> = [];
+    const current = { VersionId: 'v-current', SecretString: storedValue(NEW_KEY_ID) };
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+      .callsFake(() => new Promise((answer) => answers.push(() => answer(current))));
+
+    const result = handler(deleteEvent(NEW_KEY_ID));
+    await settle();
+
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+    answers.forEach((answer) => answer());
+    await result;
+    // A rolled-back replacement: the previous key, found in that one read, becomes current again.
+    expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
   });
 });

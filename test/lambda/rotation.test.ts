@@ -286,6 +286,18 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
     expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 6);
   });
 
+  test('testSecret stops when S3 throttled until the reserve: the key is not to blame', async () => {
+    givenBucket();
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    s3.on(ListObjectsV2Command).rejects(Object.assign(new Error('Please reduce your request rate'), { name: 'SlowDown' }));
+    const context = lambdaContext(3_400);
+
+    const message = await failureOf(handler(rotationEvent('testSecret'), context));
+
+    expect(message).toContain(`cannot list Lightsail bucket "${BUCKET}": SlowDown: S3 kept throttling ListBucket`);
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
+  });
+
   test('finishSecret fails after the IAM window, naming the call, the secret and the permission', async () => {
     givenBucket();
     givenRotation();
