@@ -115,7 +115,8 @@ const METHOD = [
   `sent at once through the Provider framework (N handler processes), Lightsail limited by the emulator's token bucket`,
   `(${BURST_LIMIT.ratePerSecond} requests/s, burst ${BURST_LIMIT.burst}, full at the start); time from sending the events to the last`,
   'response; ideal = (Lightsail calls served − burst) ÷ rate, the least time the bucket allows for the calls the Creates',
-  'made; one run per N.',
+  'made (it leaves out the cold starts of N processes: "without the limit" is the same burst, unthrottled, just before);',
+  'one run per N.',
 ].join('\n');
 
 interface Sections {
