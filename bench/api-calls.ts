@@ -1,12 +1,15 @@
 /**
  * API calls per lifecycle event, counted at the emulator, through the real Provider framework and
- * the shipped handler (local/stack-driver), on the example app's stack.
+ * the shipped handler (local/stack-driver), on the example app's stack; the handler's calls go
+ * through the latency proxy, whose log of arrival and answer times gives the rounds of calls each
+ * event waits for before its key call.
  */
 import * as fs from 'fs';
 import { ExampleStack } from '../bin/example-stack';
 import type { AwsEmulator } from '../local/emulator';
 import { CfnResponse, StackDriver, SynthesizedStack } from '../local/stack-driver';
 import { synthesize } from '../local/synth';
+import type { LatencyProxy, ProxiedRequest } from './latency-proxy';
 
 /** Operations that change state; every other operation the handler uses only reads. */
 const MUTATING = new Set(['CreateBucketAccessKey', 'DeleteBucketAccessKey', 'PutSecretValue', 'UpdateSecretVersionStage']);
@@ -17,6 +20,42 @@ export interface EventCalls {
   readonly reads: string[];
   /** The least any handler must do: mutating calls only. */
   readonly floor: string;
+  /** The call that creates or deletes the key, if the event makes one. */
+  readonly keyCall?: string;
+  /** The rounds of calls made before the key call, each a list of operations (empty without a key call). */
+  readonly roundsBeforeKeyCall: string[][];
+}
+
+const KEY_CALLS = ['CreateBucketAccessKey', 'DeleteBucketAccessKey'];
+
+/**
+ * Requests in rounds: a request that was sent after an answer of the current round had come back may
+ * have waited for it, so it starts the next round; requests sent together (before any answer) share one.
+ */
+export function rounds(requests: readonly ProxiedRequest[]): ProxiedRequest[][] {
+  const result: ProxiedRequest[][] = [];
+  let firstAnswer = -Infinity;
+  for (const request of [...requests].sort((a, b) => a.receivedAt - b.receivedAt)) {
+    if (result.length > 0 && request.receivedAt < firstAnswer) {
+      result[result.length - 1].push(request);
+    } else {
+      result.push([request]);
+      firstAnswer = Infinity;
+    }
+    firstAnswer = Math.min(firstAnswer, request.answeredAt ?? Infinity);
+  }
+  return result;
+}
+
+function roundsBefore(keyCall: string | undefined, requests: readonly ProxiedRequest[]): string[][] {
+  const grouped = rounds(requests).map((round) => round.map((request) => request.operation));
+  const at = keyCall === undefined ? -1 : grouped.findIndex((round) => round.includes(keyCall));
+  return at < 0 ? [] : grouped.slice(0, at);
+}
+
+/** Rounds made only of reads, before the key call. */
+export function readRounds(row: EventCalls): number {
+  return row.roundsBeforeKeyCall.filter((round) => round.every((operation) => !MUTATING.has(operation))).length;
 }
 
 interface Stacks {
@@ -42,18 +81,22 @@ function succeeded(response: CfnResponse): string {
 class CallCounter {
   readonly rows: EventCalls[] = [];
 
-  constructor(private readonly emulator: AwsEmulator) {}
+  constructor(private readonly emulator: AwsEmulator, private readonly proxy: LatencyProxy) {}
 
   /** Runs one event and records the calls it made. */
   async count(event: string, floor: string, send: () => Promise<CfnResponse>): Promise<string> {
     const before = this.emulator.calls().length;
+    const proxiedBefore = this.proxy.requests.length;
     const physicalId = succeeded(await send());
     const operations = this.emulator.calls().slice(before).map((call) => call.operation);
+    const keyCall = KEY_CALLS.find((operation) => operations.includes(operation));
     this.rows.push({
       event,
       floor,
       mutating: operations.filter((operation) => MUTATING.has(operation)),
       reads: operations.filter((operation) => !MUTATING.has(operation)),
+      keyCall,
+      roundsBeforeKeyCall: roundsBefore(keyCall, this.proxy.requests.slice(proxiedBefore)),
     });
     return physicalId;
   }
@@ -78,15 +121,19 @@ async function rollbackPath(counter: CallCounter, driver: StackDriver, stacks: S
     () => driver.delete(id, replacement, stacks.rotated.template));
 }
 
-/** The calls of every event, the success path first, then the rollback of a replacement. */
-export async function countApiCalls(emulator: AwsEmulator): Promise<EventCalls[]> {
+/**
+ * The calls of every event, the success path first, then the rollback of a replacement; the
+ * handler's calls go through `proxy` (a latency proxy in front of the emulator).
+ */
+export async function countApiCalls(emulator: AwsEmulator, proxy: LatencyProxy): Promise<EventCalls[]> {
   const stacks = { first: synthesizeExample(1), rotated: synthesizeExample(2) };
-  const counter = new CallCounter(emulator);
+  const counter = new CallCounter(emulator, proxy);
+  const options = { endpoint: proxy.endpoint };
   try {
     emulator.reset();
-    await successPath(counter, new StackDriver(emulator, stacks.first), stacks);
+    await successPath(counter, new StackDriver(emulator, stacks.first, options), stacks);
     emulator.reset();
-    await rollbackPath(counter, new StackDriver(emulator, stacks.first), stacks);
+    await rollbackPath(counter, new StackDriver(emulator, stacks.first, options), stacks);
     return counter.rows;
   } finally {
     emulator.reset();

@@ -40,7 +40,8 @@ export function runChild<T>(spec: ChildSpec): Promise<ChildRun<T>> {
       result = { wallMs: performance.now() - started, message };
     });
     child.once('error', reject);
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can come before the child's result message has been read.
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (result) {
         resolve(result);

@@ -37,9 +37,12 @@ const handler = require(process.env.BENCH_HANDLER_FILE).handler;
 const loadMs = performance.now() - bootMs;
 process.once('message', async (event) => {
   const started = performance.now();
+  // As Lambda's context: the remaining time of the function's 300 s timeout.
+  const deadline = Date.now() + 300000;
+  const context = { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
   let physicalResourceId, error;
   try {
-    physicalResourceId = (await handler(event, {})).PhysicalResourceId;
+    physicalResourceId = (await handler(event, context)).PhysicalResourceId;
   } catch (caught) {
     error = String(caught && caught.stack || caught);
   }

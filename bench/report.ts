@@ -1,5 +1,6 @@
 /** The markdown tables of a benchmark run. Figures: median (min–max) over the runs. */
-import type { EventCalls } from './api-calls';
+import { EventCalls, readRounds } from './api-calls';
+import type { BurstSample } from './burst';
 import type { BundleSize, PackageShare } from './bundle';
 import type { ColdSample } from './cold-create';
 import { Summary, formatRatio, formatSummary, kib, markdownTable, pairedRatios, summarize } from './stats';
@@ -65,12 +66,14 @@ function coldRatio(cold: ColdResults, numerator: Variant, denominator: Variant):
   return summarize(pairedRatios(wall(numerator), wall(denominator)));
 }
 
-export function coldRatios(cold: ColdResults): { table: string; checks: TargetCheck[] } {
+/** `condition` names the setting when the checks are targets of a variant run (e.g. "20 ms latency"). */
+export function coldRatios(cold: ColdResults, condition?: string): { table: string; checks: TargetCheck[] } {
   const vsAcr = coldRatio(cold, cold.ours, cold.awsCustomResourceStyle);
   const vsFloor = coldRatio(cold, cold.ours, cold.floorBundled);
+  const under = condition === undefined ? '' : `, ${condition}`;
   const checks: TargetCheck[] = [
-    { target: 'cold Create ≤ 0.8× AwsCustomResource-style', measured: formatRatio(vsAcr), met: vsAcr.median <= 0.8 },
-    { target: 'cold Create ≤ 1.2× floor (bundled like ours)', measured: formatRatio(vsFloor), met: vsFloor.median <= 1.2 },
+    { target: `cold Create ≤ 0.8× AwsCustomResource-style${under}`, measured: formatRatio(vsAcr), met: vsAcr.median <= 0.8 },
+    { target: `cold Create ≤ 1.2× floor (bundled like ours)${under}`, measured: formatRatio(vsFloor), met: vsFloor.median <= 1.2 },
   ];
   const info = (label: string, numerator: Variant, denominator: Variant): string[] =>
     [label, formatRatio(coldRatio(cold, numerator, denominator)), '—', '—'];
@@ -88,11 +91,29 @@ function listed(operations: string[]): string {
   return operations.length === 0 ? '0' : `${operations.length}: ${operations.join(', ')}`;
 }
 
+function roundsText(row: EventCalls): string {
+  if (row.keyCall === undefined) {
+    return '—';
+  }
+  const rounds = row.roundsBeforeKeyCall.map((round) => `[${round.join(', ')}]`);
+  return `${rounds.length} before ${row.keyCall}${rounds.length === 0 ? '' : `: ${rounds.join(' → ')}`}`;
+}
+
 export function callsTable(rows: readonly EventCalls[]): string {
   return markdownTable(
-    ['event (through the Provider framework)', 'mutating calls', 'reads', 'floor (mutating)'],
-    rows.map((row) => [row.event, listed(row.mutating), listed(row.reads), row.floor]),
+    ['event (through the Provider framework)', 'mutating calls', 'reads', 'floor (mutating)', 'rounds of calls before the key call'],
+    rows.map((row) => [row.event, listed(row.mutating), listed(row.reads), row.floor, roundsText(row)]),
   );
+}
+
+/** Every Delete that deletes a key waits for at most one round of reads before it does. */
+export function deleteRoundsCheck(rows: readonly EventCalls[]): TargetCheck {
+  const deletes = rows.filter((row) => row.keyCall === 'DeleteBucketAccessKey');
+  return {
+    target: 'Delete makes at most one round of reads before DeleteBucketAccessKey',
+    measured: deletes.map((row) => `${row.event.split(' (')[0]} ${readRounds(row)}`).join('; '),
+    met: deletes.length > 0 && deletes.every((row) => readRounds(row) <= 1),
+  };
 }
 
 /** Mutating calls per event against the floor's count (the leading number of its floor text). */
@@ -181,4 +202,33 @@ export function synthRatios(groups: ReadonlyArray<readonly SynthSample[]>): { ta
 
 export function targetsTable(checks: readonly TargetCheck[]): string {
   return markdownTable(['target', 'measured (median, min–max)', 'result'], checks.map((check) => [check.target, check.measured, verdict(check.met)]));
+}
+
+function rateText(sample: BurstSample): string {
+  return `${sample.limit.ratePerSecond}/s, burst ${sample.limit.burst}`;
+}
+
+/** Measured time over the token bucket's floor; Infinity when that floor is 0. */
+function burstRatio(sample: BurstSample): number {
+  return sample.idealMs > 0 ? sample.elapsedMs / sample.idealMs : Infinity;
+}
+
+export function burstTable(samples: readonly BurstSample[]): string {
+  return markdownTable(
+    ['keys created at once', 'Lightsail rate', 'time (s)', 'without the limit (s)', 'Lightsail calls served', 'throttled', 'ideal (s)', 'time ÷ ideal',
+      'failed Creates', 'keys made'],
+    samples.map((sample) => [
+      String(sample.keys), rateText(sample), (sample.elapsedMs / 1000).toFixed(1), (sample.unlimitedMs / 1000).toFixed(1),
+      String(sample.servedCalls), String(sample.throttledCalls),
+      (sample.idealMs / 1000).toFixed(1), `${burstRatio(sample).toFixed(2)}×`, String(sample.failures.length), String(sample.keysMade),
+    ]),
+  );
+}
+
+export function burstChecks(samples: readonly BurstSample[]): TargetCheck[] {
+  return samples.map((sample) => ({
+    target: `${sample.keys} keys created at once at ${rateText(sample)}: ≤ 1.5× ideal, no failure`,
+    measured: `${burstRatio(sample).toFixed(2)}×, ${sample.failures.length} of ${sample.keys} failed`,
+    met: burstRatio(sample) <= 1.5 && sample.failures.length === 0 && sample.keysMade === sample.keys,
+  }));
 }

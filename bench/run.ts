@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: cold Create against the local emulator, directly and through a latency proxy
- * (ours vs an AwsCustomResource-style handler vs the floor), API calls per lifecycle event, bundle size, synth scaling. Prints markdown
- * tables and writes them to bench/RESULTS.md (anything below END_MARKER there is kept).
+ * (ours vs an AwsCustomResource-style handler vs the floor), API calls and round trips per lifecycle
+ * event, burst efficiency under a Lightsail rate limit, bundle size, synth scaling. Prints markdown
+ * tables and every target with its result, and writes them to bench/RESULTS.md (anything below
+ * END_MARKER there is kept).
  * Needs `npm run build` first. Bounded: fixed run counts, every child process has a timeout.
  */
 import * as fs from 'fs';
@@ -9,11 +11,15 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { AwsEmulator } from '../local/emulator';
 import { countApiCalls } from './api-calls';
+import { burstEfficiency } from './burst';
 import { bundleSize, composition, sameBytes } from './bundle';
 import { coldCreates } from './cold-create';
 import { describeMachine, loadAverage, machineLines } from './machine';
 import { startLatencyProxy } from './latency-proxy';
-import { BundleResults, ColdResults, bundleTables, callsCheck, callsTable, coldRatios, coldTable, synthRatios, synthTable, targetsTable } from './report';
+import {
+  BundleResults, ColdResults, TargetCheck, bundleTables, burstChecks, burstTable, callsCheck, callsTable, coldRatios, coldTable,
+  deleteRoundsCheck, synthRatios, synthTable, targetsTable,
+} from './report';
 import { SynthConfig, synthScaling } from './synth-scaling';
 import { Variants, buildVariants, removeVariants } from './variants';
 
@@ -22,6 +28,9 @@ const LATENCY_ROUNDS = 7;
 /** Per-call delay of the latency proxy, a stand-in for a real endpoint's round trip and service time. */
 const LATENCY_MS = 20;
 const SYNTH_ROUNDS = 5;
+/** Keys created at once for the burst-efficiency figure, and the Lightsail rate they share. */
+const BURST_KEYS = [16, 64];
+const BURST_LIMIT = { ratePerSecond: 10, burst: 5 };
 const SYNTH_CONFIGS: SynthConfig[] = [true, false].flatMap((validation) => [1, 10, 100].map((keys) => ({ keys, validation })));
 const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
 const END_MARKER = '<!-- end of generated results: notes below this line are kept by npm run bench -->';
@@ -100,21 +109,40 @@ const METHOD = [
   `the context of cdk.json, and synthesizes it; ${SYNTH_ROUNDS} interleaved rounds per configuration. "construct + synth" excludes`,
   'process start and the top-level require()s; aws-cdk-lib\'s built-in CloudFormation validation (a WebAssembly engine) is',
   'measured on (the default) and off (`CDK_VALIDATION=false`). "not per key" counts resources other than each key\'s bucket,',
-  'custom resource and secret.',
+  'custom resource and secret. Rounds of calls: the handler\'s calls go through the latency proxy, which logs when each',
+  'request arrived and when its answer went back; a request sent after an answer of the current round came back starts',
+  'the next round (it may have waited for that answer). Burst efficiency: one stack of N keys, two per bucket, every Create',
+  `sent at once through the Provider framework (N handler processes), Lightsail limited by the emulator's token bucket`,
+  `(${BURST_LIMIT.ratePerSecond} requests/s, burst ${BURST_LIMIT.burst}, full at the start); time from sending the events to the last`,
+  'response; ideal = (Lightsail calls served − burst) ÷ rate, the least time the bucket allows for the calls the Creates',
+  'made (it leaves out the cold starts of N processes: "without the limit" is the same burst, unthrottled, just before);',
+  'one run per N.',
 ].join('\n');
 
 interface Sections {
   readonly cold: ColdSections;
   readonly loadAverages: readonly string[];
   readonly calls: Awaited<ReturnType<typeof countApiCalls>>;
+  readonly burst: Awaited<ReturnType<typeof burstEfficiency>>;
   readonly bundles: BundleResults;
   readonly synth: Awaited<ReturnType<typeof synthScaling>>;
   readonly seconds: number;
 }
 
+function targets(sections: Sections): TargetCheck[] {
+  return [
+    ...coldRatios(sections.cold.local).checks,
+    ...coldRatios(sections.cold.delayed, `${LATENCY_MS} ms latency`).checks,
+    callsCheck(sections.calls),
+    deleteRoundsCheck(sections.calls),
+    ...burstChecks(sections.burst),
+    ...synthRatios(sections.synth).checks,
+  ];
+}
+
 function document(sections: Sections): string {
   const cold = coldRatios(sections.cold.local);
-  const delayed = coldRatios(sections.cold.delayed);
+  const delayed = coldRatios(sections.cold.delayed, `${LATENCY_MS} ms latency`);
   const synth = synthRatios(sections.synth);
   return [
     '# Benchmark results',
@@ -126,7 +154,7 @@ function document(sections: Sections): string {
     '',
     '## Targets',
     '',
-    targetsTable([...cold.checks, callsCheck(sections.calls), ...synth.checks]),
+    targetsTable(targets(sections)),
     '',
     '## Cold Create against the local emulator',
     '',
@@ -134,15 +162,19 @@ function document(sections: Sections): string {
     '',
     cold.table,
     '',
-    `## Cold Create with ${LATENCY_MS} ms added to every call (latency proxy; not a target, for a feel of real endpoints)`,
+    `## Cold Create with ${LATENCY_MS} ms added to every call (latency proxy: a stand-in for real endpoints)`,
     '',
     coldTable(sections.cold.delayed),
     '',
     delayed.table,
     '',
-    '## API calls per event (counted at the emulator)',
+    `## API calls per event (counted at the emulator; rounds through the ${LATENCY_MS} ms latency proxy)`,
     '',
     callsTable(sections.calls),
+    '',
+    `## Burst efficiency: keys created at once against a throttling Lightsail`,
+    '',
+    burstTable(sections.burst),
     '',
     '## Handler bundle',
     '',
@@ -174,14 +206,27 @@ async function main(): Promise<void> {
   try {
     const bundles = bundleSection(variants);
     const cold = await coldSection(variants);
-    progress('API calls per event, through the Provider framework');
-    const calls = await withEmulator(countApiCalls);
+    progress(`API calls and round trips per event, through the Provider framework and a ${LATENCY_MS} ms latency proxy`);
+    const calls = await withEmulator(async (emulator) => {
+      const proxy = await startLatencyProxy(emulator.endpoint, LATENCY_MS);
+      try {
+        return await countApiCalls(emulator, proxy);
+      } finally {
+        await proxy.stop();
+      }
+    });
+    progress(`burst efficiency: ${BURST_KEYS.join(' and ')} keys created at once, Lightsail at ${BURST_LIMIT.ratePerSecond} requests/s`);
+    const burst = await withEmulator((emulator) => burstEfficiency(emulator, BURST_KEYS, BURST_LIMIT));
     progress(`synth: ${SYNTH_ROUNDS} interleaved rounds of ${SYNTH_CONFIGS.length} configurations, each in a fresh process`);
     const synth = await synthScaling(SYNTH_CONFIGS, SYNTH_ROUNDS);
     const loadAverages = [startLoad, loadAverage()];
-    const markdown = document({ cold, calls, bundles, synth, loadAverages, seconds: (performance.now() - started) / 1000 });
+    const sections = { cold, calls, burst, bundles, synth, loadAverages, seconds: (performance.now() - started) / 1000 };
+    const markdown = document(sections);
     console.log(markdown);
     writeResults(markdown);
+    for (const check of targets(sections)) {
+      progress(`${check.met ? 'PASS' : 'FAIL'}  ${check.target}: ${check.measured}`);
+    }
     progress(`written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
   } finally {
     removeVariants(variants);

@@ -69,7 +69,8 @@ export function invokeInChildProcess(spec: LambdaFunctionSpec, event: object): P
       child.kill('SIGKILL');
     }, spec.timeoutSeconds * 1000);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': 'exit' can come before the child's last IPC message has been read.
+    child.on('close', (code) => {
       clearTimeout(timer);
       const logLines = output.join('').split('\n').filter((line) => line !== '');
       if (!outcome) {

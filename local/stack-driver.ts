@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'async_hooks';
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { format } from 'util';
@@ -34,6 +35,53 @@ interface FrameworkModules {
   };
 }
 
+export interface StackDriverOptions {
+  /**
+   * Run every function of the stack (the handler, the rotation function) with this timeout instead
+   * of the template's: its context's remaining time counts down from it, and the run is killed past it.
+   * Keeps tests of time-bounded behaviour (retry windows) short. Default: the template's Timeout.
+   */
+  readonly functionTimeoutSeconds?: number;
+  /**
+   * Where the functions send their Lightsail, Secrets Manager and S3 calls, when not straight to the
+   * emulator: e.g. a proxy in front of it that adds latency. Default: the emulator's endpoint.
+   */
+  readonly endpoint?: string;
+}
+
+/** One event in flight through the framework: where its invocation, response and log lines go. */
+interface EventInFlight {
+  readonly driver: StackDriver;
+  readonly handlerSpec: LambdaFunctionSpec;
+  readonly responses: string[];
+}
+
+// CloudFormation sends independent events at once; the framework's module and console.log are shared,
+// so each event's hooks find their own event through the async context they run in.
+const inFlight = new AsyncLocalStorage<EventInFlight>();
+let consoleUsers = 0;
+let originalLog: typeof console.log = console.log;
+
+function captureConsole(): void {
+  if (consoleUsers++ === 0) {
+    originalLog = console.log;
+    console.log = (...args: unknown[]) => {
+      const event = inFlight.getStore();
+      if (event) {
+        event.driver.logLines.push(format(...args));
+      } else {
+        originalLog(...args);
+      }
+    };
+  }
+}
+
+function releaseConsole(): void {
+  if (--consoleUsers === 0) {
+    console.log = originalLog;
+  }
+}
+
 /**
  * Plays CloudFormation for the access keys of one synthesized stack: provisions the stack's buckets
  * and secrets in the emulator, and sends Create / Update / Delete events through the real Provider
@@ -51,7 +99,7 @@ export class StackDriver {
   private readonly physical: Record<string, { ref: string; attributes: Record<string, string> }> = {};
   private readonly stackId: string;
 
-  constructor(private readonly emulator: AwsEmulator, public readonly stack: SynthesizedStack) {
+  constructor(private readonly emulator: AwsEmulator, public readonly stack: SynthesizedStack, private readonly options: StackDriverOptions = {}) {
     this.stackId = `arn:aws:cloudformation:${emulator.region}:${emulator.accountId}:stack/${stack.stackName}/${randomUUID()}`;
     this.provision(stack.template);
   }
@@ -141,12 +189,12 @@ export class StackDriver {
     const frameworkId = this.frameworkFunctionId(template, logicalId);
     const framework = this.loadFramework(template.Resources[frameworkId]);
     const handlerId = this.userFunctionId(template, frameworkId);
-    const handlerSpec = this.functionSpec(template, handlerId);
-    const responses: string[] = [];
+    const current: EventInFlight = { driver: this, handlerSpec: this.functionSpec(template, handlerId), responses: [] };
     framework.outbound.invokeFunction = async (request) => {
-      this.invocations++;
+      const { driver, handlerSpec } = inFlightEvent();
+      driver.invocations++;
       const invocation = await invokeInChildProcess(handlerSpec, JSON.parse(request.Payload));
-      this.logLines.push(...invocation.logLines);
+      driver.logLines.push(...invocation.logLines);
       return {
         StatusCode: 200,
         Payload: Buffer.from(JSON.stringify(invocation.payload)),
@@ -154,21 +202,20 @@ export class StackDriver {
       };
     };
     framework.outbound.httpRequest = async (_options, body) => {
-      responses.push(body);
+      inFlightEvent().responses.push(body);
     };
     process.env.USER_ON_EVENT_FUNCTION_ARN = this.context(template).attributes[handlerId].Arn;
-    const originalLog = console.log;
-    console.log = (...args: unknown[]) => this.logLines.push(format(...args));
+    captureConsole();
     try {
-      await framework.onEvent(event);
+      await inFlight.run(current, () => framework.onEvent(event));
     } finally {
-      console.log = originalLog;
+      releaseConsole();
     }
-    if (responses.length !== 1) {
-      throw new Error(`the framework sent ${responses.length} responses`);
+    if (current.responses.length !== 1) {
+      throw new Error(`the framework sent ${current.responses.length} responses`);
     }
-    this.responseBodies.push(responses[0]);
-    return JSON.parse(responses[0]) as CfnResponse;
+    this.responseBodies.push(current.responses[0]);
+    return JSON.parse(current.responses[0]) as CfnResponse;
   }
 
   private frameworkFunctionId(template: Template, logicalId: string): string {
@@ -205,10 +252,15 @@ export class StackDriver {
     return {
       file: path.join(this.assetFolder(resource), `${file}.js`),
       exportName,
-      timeoutSeconds: Number(properties.Timeout ?? 3),
+      timeoutSeconds: this.options.functionTimeoutSeconds ?? Number(properties.Timeout ?? 3),
       environment: {
         ...(variables as Record<string, string>),
         ...this.emulator.env(),
+        ...(this.options.endpoint === undefined ? {} : {
+          AWS_ENDPOINT_URL_LIGHTSAIL: this.options.endpoint,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: this.options.endpoint,
+          AWS_ENDPOINT_URL_S3: this.options.endpoint,
+        }),
         PATH: process.env.PATH ?? '',
         AWS_LAMBDA_FUNCTION_NAME: handlerId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(properties.MemorySize ?? 128),
@@ -238,4 +290,12 @@ export class StackDriver {
     }
     return { region: this.emulator.region, accountId: this.emulator.accountId, stackName: this.stack.stackName, refs, attributes };
   }
+}
+
+function inFlightEvent(): EventInFlight {
+  const event = inFlight.getStore();
+  if (!event) {
+    throw new Error('the Provider framework called out of an event the StackDriver did not send');
+  }
+  return event;
 }

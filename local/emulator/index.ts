@@ -13,14 +13,16 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultBook, faultError } from './faults';
+import { DenyOptions, GateCounts, Gates, RateLimit } from './gates';
 import { LightsailBackend } from './lightsail';
-import { Answer, Route, checkAuthorization, errorAnswer, isS3Request, parseInput, readBody, routeOf, send, targetOf } from './protocol';
+import { Answer, Route, checkAuthorization, errorAnswer, signingKeyId, isS3Request, parseInput, readBody, routeOf, send, targetOf } from './protocol';
 import { S3Backend } from './s3';
 import { parseS3Request } from './s3-protocol';
 import { SecretsManagerBackend } from './secrets-manager';
 import type { EmulatorCall, EmulatorOptions, FaultSpec, JsonObject, Place, RotationOptions, ServiceName } from './types';
 
 export type { EmulatorCall, EmulatorOptions, FaultKind, FaultSpec, RotationOptions, ServiceName } from './types';
+export type { DenyOptions, GateCounts, RateLimit } from './gates';
 export { MAX_KEYS_PER_BUCKET } from './lightsail';
 
 interface CallRecord {
@@ -66,6 +68,7 @@ export class AwsEmulator {
   private readonly secrets: SecretsManagerBackend;
   private readonly s3: S3Backend;
   private readonly faults = new FaultBook();
+  private readonly gates = new Gates();
   private readonly held = new Set<HeldRequest>();
   private callLog: CallRecord[] = [];
   private stopped = false;
@@ -114,6 +117,7 @@ export class AwsEmulator {
     this.secrets.reset();
     this.s3.reset();
     this.faults.clear();
+    this.gates.clear();
     this.callLog = [];
   }
 
@@ -178,7 +182,36 @@ export class AwsEmulator {
     this.faults.clear();
   }
 
+  /**
+   * Throttles the service as AWS does: a token bucket of `burst` tokens (full now), refilled at
+   * `ratePerSecond`; a request that finds it empty gets ThrottlingException (S3: SlowDown) before the
+   * operation runs. `undefined` lifts the limit. reset() lifts it too.
+   */
+  limitRate(service: ServiceName, limit: RateLimit | undefined): void {
+    this.gates.limitRate(service, limit);
+  }
+
+  /**
+   * Denies the services' calls with AccessDeniedException (S3: AccessDenied) for `ms` from now (or
+   * from the first request it meets, with `fromFirstRequest`; services denied together share that
+   * clock), as while a new IAM grant propagates; `Infinity` until allow() or reset(). `accessKeyId`
+   * limits the denial to that principal's requests.
+   */
+  denyFor(services: ServiceName | readonly ServiceName[], ms: number, options: DenyOptions = {}): void {
+    this.gates.denyFor(services, ms, options);
+  }
+
+  /** Lifts every denial of the service. */
+  allow(service: ServiceName): void {
+    this.gates.allow(service);
+  }
+
   // ----- inspection -----
+
+  /** How the service's requests since the last reset() were answered: served, throttled, denied. */
+  gateCounts(service: ServiceName): GateCounts {
+    return this.gates.countsOf(service);
+  }
 
   accessKeys(bucketName: string): Array<{ accessKeyId: string; status: string }> {
     return this.lightsail.accessKeys(bucketName);
@@ -232,7 +265,7 @@ export class AwsEmulator {
       return;
     }
     call.target = targetOf(input);
-    this.applyFaultOrExecute(response, call, () => this.execute(route, input));
+    this.applyFaultOrExecute(response, call, signingKeyId(request.headers), () => this.execute(route, input));
   }
 
   /** S3 checks the signature after a fault: an injected fault stands for S3's front end failing. */
@@ -240,10 +273,16 @@ export class AwsEmulator {
     const s3Request = parseS3Request(request);
     const call: CallRecord = { service: 's3', operation: s3Request.operation, status: 0, target: s3Request.bucket };
     this.callLog.push(call);
-    this.applyFaultOrExecute(response, call, () => this.s3.handle(s3Request, body));
+    this.applyFaultOrExecute(response, call, signingKeyId(request.headers), () => this.s3.handle(s3Request, body));
   }
 
-  private applyFaultOrExecute(response: ServerResponse, call: CallRecord, execute: () => Answer): void {
+  /** The gates answer first, as AWS's front end does; then an injected fault; then the service. */
+  private applyFaultOrExecute(response: ServerResponse, call: CallRecord, accessKeyId: string | undefined, execute: () => Answer): void {
+    const gated = this.gates.check(call.service, accessKeyId);
+    if (gated) {
+      this.answer(response, call, errorAnswer(faultError(call.service, gated, call.operation, this.place, call.target)));
+      return;
+    }
     const fault = this.faults.take(call.operation);
     if (!fault) {
       this.answer(response, call, execute());

@@ -45,6 +45,11 @@ export function checkAuthorization(headers: IncomingHttpHeaders): void {
   }
 }
 
+/** The access key id of the request's SigV4 `Credential=AKID/...` scope: who is calling. */
+export function signingKeyId(headers: IncomingHttpHeaders): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(header(headers, 'authorization') ?? '')?.[1];
+}
+
 export function parseInput(headers: IncomingHttpHeaders, raw: Buffer): JsonObject {
   const body = raw.toString('utf8');
   const contentType = header(headers, 'content-type') ?? '';

@@ -38,6 +38,34 @@ export function synthesizeKeyStack(options: KeyStackOptions = {}): SynthesizedSt
   });
 }
 
+export interface ManyKeysOptions {
+  readonly buckets: number;
+  readonly keysPerBucket: number;
+  readonly rotating?: boolean;
+}
+
+/** The bucket names of synthesizeManyKeysStack: scale-bucket-0, scale-bucket-1, ... */
+export function scaleBucketNames(buckets: number): string[] {
+  return Array.from({ length: buckets }, (_, index) => `scale-bucket-${index}`);
+}
+
+/** One stack (so one handler, as in one app) with `keysPerBucket` keys on each of `buckets` buckets. */
+export function synthesizeManyKeysStack(options: ManyKeysOptions): SynthesizedStack {
+  return synthesize((app) => {
+    const stack = new Stack(app, 'Scale', { env: { account: ACCOUNT, region: REGION } });
+    scaleBucketNames(options.buckets).forEach((bucketName, index) => {
+      const bucket = new lightsail.CfnBucket(stack, `Bucket${index}`, { bucketName, bundleId: 'small_1_0' });
+      for (let key = 0; key < options.keysPerBucket; key++) {
+        new LightsailBucketAccessKey(stack, `Key${index}x${key}`, {
+          bucket,
+          ...(options.rotating ? { rotation: { automaticallyAfter: Duration.days(30) } } : {}),
+        });
+      }
+    });
+    return stack;
+  });
+}
+
 export function keyId(driver: StackDriver, stack: SynthesizedStack = driver.stack): string {
   const [logicalId] = driver.keyLogicalIds(stack.template);
   return logicalId;
