@@ -648,3 +648,22 @@ describe('what the handler logs', () => {
     ]);
   });
 });
+
+describe('Update and Delete corner cases', () => {
+  test('an Update of a resource without a serial, with nothing changed, keeps the key', async () => {
+    const result = await handler(updateEvent(OLD_KEY_ID, {}, {}));
+
+    expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
+    expect(lightsail.calls()).toHaveLength(0);
+  });
+
+  test('a secret without AWSCURRENT is not rolled back, even when AWSPREVIOUS holds the deleted key', async () => {
+    givenBucket([NEW_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(undefined, storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+
+    await handler(deleteEvent(NEW_KEY_ID));
+
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+  });
+});

@@ -420,3 +420,34 @@ describe('createSecret copies the current key\'s settings', () => {
       .toEqual({ SecretId: SECRET_ARN, VersionId: TOKEN, VersionStage: 'AWSPENDING' });
   });
 });
+
+describe('reading the secret during rotation', () => {
+  test('describes the secret named by the event', async () => {
+    givenBucket();
+    givenRotation();
+
+    await handler(rotationEvent('setSecret'));
+
+    expect(secretsManager.commandCalls(DescribeSecretCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: SECRET_ARN }]);
+  });
+
+  test('fails naming the secret and the cause when it cannot be described', async () => {
+    givenBucket();
+    secretsManager.on(DescribeSecretCommand).rejects(accessDenied('no DescribeSecret'));
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Could not describe secret ${SECRET_ARN}: AccessDeniedException: no DescribeSecret`);
+  });
+
+  test.each([
+    ['no secret access key', { accessKeyId: NEW_KEY_ID, bucketName: BUCKET }],
+    ['no bucket name', { accessKeyId: NEW_KEY_ID, secretAccessKey: 'pending-secret' }],
+    ['no access key id', { secretAccessKey: 'pending-secret', bucketName: BUCKET }],
+  ])('a pending value with %s is not a key: the failure names the version by token and stage', async (_missing, value) => {
+    givenBucket();
+    givenRotation({ pendingValue: JSON.stringify(value) });
+
+    expect(await failureOf(handler(rotationEvent('testSecret'))))
+      .toBe(`version ${TOKEN} AWSPENDING of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
