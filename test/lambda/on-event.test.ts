@@ -667,3 +667,46 @@ describe('Update and Delete corner cases', () => {
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
   });
 });
+
+describe('what Lightsail answers about the bucket', () => {
+  test('the URL stored is that of the bucket named, wherever GetBuckets lists it', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand, { bucketName: BUCKET }).resolves({
+      buckets: [{ name: 'other-bucket', url: 'https://other-bucket.example/' }, { name: BUCKET, url: BUCKET_URL }],
+    });
+
+    await handler(createEvent());
+
+    expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!).bucketUrl).toBe(BUCKET_URL);
+  });
+
+  test('an answer without a bucket list is a missing bucket', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).resolves({});
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a bucket that GetBuckets does not find is a missing bucket, in the function\'s region', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).rejects(notFound());
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+  });
+
+  test('a listed key without an id does not count against the limit', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET }).resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }, { status: 'Active' }] });
+
+    expect((await handler(createEvent())).PhysicalResourceId).toBe(NEW_KEY_ID);
+  });
+
+  test('a Create answer without any key fails naming the bucket', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).resolves({});
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail returned no access key id for bucket "${BUCKET}"`);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+});
