@@ -15,6 +15,7 @@ import {
   PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
+  SecretsManagerServiceException,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -68,6 +69,11 @@ export function secretNotFound(message = "Secrets Manager can't find the specifi
 
 export function accessDenied(message = 'User is not authorized'): AccessDeniedException {
   return new AccessDeniedException({ message, $metadata: {} });
+}
+
+/** A Secrets Manager error that is never retried (the handler's retries are for throttling and access denied only). */
+export function secretsManagerError(name: string, message: string): SecretsManagerServiceException {
+  return new SecretsManagerServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
 }
 
 /** A refusal that is never retried (the handler's retries are for throttling and access denied only). */

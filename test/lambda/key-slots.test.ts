@@ -4,13 +4,13 @@
  * AWSPENDING) holds. Keys the secret does not hold, and the current key, are never touched.
  */
 import { CreateBucketAccessKeyCommand, DeleteBucketAccessKeyCommand } from '@aws-sdk/client-lightsail';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-jest';
-import { freeSlot } from '../../lambda/key-slots';
+import { freeSlot, heldVersions } from '../../lambda/key-slots';
 import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
-  FOREIGN_KEY_ID, NEW_KEY_ID, OLD_KEY_ID, failureOf, givenBucket, givenSecretVersions, lightsail, secretsManager, storedValue,
+  FOREIGN_KEY_ID, NEW_KEY_ID, OLD_KEY_ID, failureOf, givenBucket, givenSecretVersions, lightsail, output, secretsManager, storedValue,
 } from './fixtures';
 
 const ROTATED_KEY_ID = 'AKIAROTATED000000001';
@@ -111,5 +111,100 @@ describe('a create in a full bucket', () => {
     expect(message).toContain('Lightsail allows 2 keys per bucket');
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+});
+
+describe('freeSlot bookkeeping', () => {
+  test('a bucket with room is returned as it is, without reading the secret', async () => {
+    givenBucket([ROTATED_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID));
+
+    expect(await freeSlot(BUCKET, [ROTATED_KEY_ID], SECRET_ARN)).toEqual([ROTATED_KEY_ID]);
+    expect(await freeSlot(BUCKET, [], SECRET_ARN)).toEqual([]);
+    expect(secretsManager.calls()).toHaveLength(0);
+    expect(lightsail.calls()).toHaveLength(0);
+    expect(output).toEqual([]);
+  });
+
+  test('returns the keys left after freeing one slot, and logs the key, its stage and its bucket', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID));
+
+    expect(await freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID], SECRET_ARN)).toEqual([ROTATED_KEY_ID]);
+    expect(deletedKeys()).toEqual([OLD_KEY_ID]);
+    expect(output.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { step: 'slot-freed', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, stage: 'AWSPREVIOUS' },
+    ]);
+  });
+
+  test('frees one slot only, even when AWSPREVIOUS and a stale AWSPENDING both hold spare keys', async () => {
+    givenBucket([OLD_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID), storedValue(PENDING_KEY_ID));
+
+    expect(await freeSlot(BUCKET, [OLD_KEY_ID, PENDING_KEY_ID], SECRET_ARN)).toEqual([PENDING_KEY_ID]);
+    expect(deletedKeys()).toEqual([OLD_KEY_ID]);
+  });
+
+  test('keeps freeing while the bucket is over the limit (a third key that Lightsail accepted after all)', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID), storedValue(PENDING_KEY_ID));
+
+    expect(await freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID, PENDING_KEY_ID], SECRET_ARN)).toEqual([ROTATED_KEY_ID]);
+    expect(deletedKeys()).toEqual([OLD_KEY_ID, PENDING_KEY_ID].sort());
+  });
+
+  test('does not change the caller\'s list of keys', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID));
+    const keys = [ROTATED_KEY_ID, OLD_KEY_ID];
+
+    await freeSlot(BUCKET, keys, SECRET_ARN);
+
+    expect(keys).toEqual([ROTATED_KEY_ID, OLD_KEY_ID]);
+  });
+
+  test('the bucket stays full: the error names the bucket, the count, the keys and the limit', async () => {
+    givenBucket([ROTATED_KEY_ID, FOREIGN_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID));
+
+    expect(await failureOf(freeSlot(BUCKET, [ROTATED_KEY_ID, FOREIGN_KEY_ID], SECRET_ARN))).toBe(
+      `Lightsail bucket "${BUCKET}" already has 2 access keys (${ROTATED_KEY_ID}, ${FOREIGN_KEY_ID}); ` +
+      'Lightsail allows 2 keys per bucket. Delete a key that is no longer used, then deploy again.');
+    expect(output).toEqual([]);
+  });
+
+  test('a key that only a version without a current one holds can go: an empty AWSCURRENT protects nothing', async () => {
+    givenBucket([OLD_KEY_ID, FOREIGN_KEY_ID]);
+    givenSecretVersions(undefined, storedValue(OLD_KEY_ID));
+
+    expect(await freeSlot(BUCKET, [OLD_KEY_ID, FOREIGN_KEY_ID], SECRET_ARN)).toEqual([FOREIGN_KEY_ID]);
+    expect(deletedKeys()).toEqual([OLD_KEY_ID]);
+  });
+
+  test('a stale AWSPENDING of another rotation goes even while a rotation is being created', async () => {
+    givenBucket([ROTATED_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), undefined, storedValue(PENDING_KEY_ID));
+
+    expect(await freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN, 'v-another-rotation')).toEqual([ROTATED_KEY_ID]);
+    expect(deletedKeys()).toEqual([PENDING_KEY_ID]);
+  });
+});
+
+describe('heldVersions', () => {
+  test('reads the three stages and keeps those that hold a key, with their stage', async () => {
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '2'), 'edited by hand', storedValue(PENDING_KEY_ID));
+
+    expect(await heldVersions(SECRET_ARN)).toEqual([
+      { stage: 'AWSCURRENT', versionId: 'v-current', accessKeyId: ROTATED_KEY_ID, bucketName: BUCKET, serial: '2' },
+      { stage: 'AWSPENDING', versionId: 'v-pending', accessKeyId: PENDING_KEY_ID, bucketName: BUCKET, serial: undefined },
+    ]);
+    expect(secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.VersionStage).sort())
+      .toEqual(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
+  });
+
+  test('a value without an access key id holds no key', async () => {
+    givenSecretVersions(JSON.stringify({ bucketName: BUCKET, accessKeyId: '' }), JSON.stringify({ accessKeyId: 42, bucketName: BUCKET }));
+
+    expect(await heldVersions(SECRET_ARN)).toEqual([]);
   });
 });

@@ -16,8 +16,8 @@ import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
   BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
-  refused, secretNotFound, secretsManager, serverError, storedValue, throttled,
+  accessDenied, failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
+  refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled,
 } from './fixtures';
 
 describe('Create', () => {
@@ -441,5 +441,265 @@ describe('Delete', () => {
 
     expect(message).toBe(`Could not read version AWSCURRENT of secret ${SECRET_ARN}: OperationFailureException: no GetSecretValue`);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+});
+
+/** The JSON log lines of the current test, parsed: their step names and ids are what an operator reads. */
+function logLines(): unknown[] {
+  return output.map((line) => JSON.parse(line) as unknown);
+}
+
+describe('resource properties', () => {
+  test.each([
+    ['Create', (properties: Record<string, unknown>) => ({ ...createEvent(), ResourceProperties: { ServiceToken: 'token', ...properties } })],
+    ['Update', (properties: Record<string, unknown>) => ({
+      ...updateEvent(OLD_KEY_ID, {}, { Serial: '1' }), ResourceProperties: { ServiceToken: 'token', ...properties },
+    })],
+    ['Delete', (properties: Record<string, unknown>) => ({ ...deleteEvent(OLD_KEY_ID), ResourceProperties: { ServiceToken: 'token', ...properties } })],
+  ])('%s refuses a missing or non-string BucketName or SecretArn before calling anything', async (_type, eventWith) => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ SecretArn: SECRET_ARN }, 'Property BucketName is required and must be a non-empty string'],
+      [{ BucketName: 42, SecretArn: SECRET_ARN }, 'Property BucketName is required and must be a non-empty string'],
+      [{ BucketName: '', SecretArn: SECRET_ARN }, 'Property BucketName is required and must be a non-empty string'],
+      [{ BucketName: BUCKET }, `Property SecretArn is required for bucket "${BUCKET}" and must be a non-empty string`],
+      [{ BucketName: BUCKET, SecretArn: ['arn'] }, `Property SecretArn is required for bucket "${BUCKET}" and must be a non-empty string`],
+      [{ BucketName: BUCKET, SecretArn: '' }, `Property SecretArn is required for bucket "${BUCKET}" and must be a non-empty string`],
+    ];
+    for (const [properties, expected] of cases) {
+      const event = eventWith(properties) as Parameters<typeof handler>[0];
+      expect(await failureOf(handler(event))).toBe(expected);
+    }
+    expect(lightsail.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  test('a numeric Serial is stored as text; no Serial stores none', async () => {
+    givenBucket();
+    const event = createEvent();
+    await handler({ ...event, ResourceProperties: { ...event.ResourceProperties, Serial: 3 } });
+    expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual(
+      expect.objectContaining({ serial: '3' }));
+
+    secretsManager.resetHistory();
+    await handler(createEvent());
+    expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).not.toHaveProperty('serial');
+  });
+
+  test('a Serial of 0 is a serial: removing it replaces the key', async () => {
+    givenBucket([OLD_KEY_ID]);
+
+    const result = await handler(updateEvent(OLD_KEY_ID, {}, { Serial: '0' }));
+
+    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+  });
+
+  test('the region stored with the key is the function\'s, and empty when the runtime sets none', async () => {
+    givenBucket();
+    delete process.env.AWS_REGION;
+
+    await handler(createEvent());
+
+    expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual(
+      expect.objectContaining({ region: '' }));
+  });
+});
+
+describe('a secret scheduled for deletion', () => {
+  function markedForDeletion(): InvalidRequestException {
+    return new InvalidRequestException({
+      $metadata: {}, message: "You can't perform this operation on the secret because it was marked for deletion.",
+    });
+  }
+
+  test('reads as a secret without versions: Delete still deletes the key', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(markedForDeletion());
+
+    expect(await handler(deleteEvent(OLD_KEY_ID))).toEqual({ PhysicalResourceId: OLD_KEY_ID });
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
+  });
+
+  test('any other invalid request is a failure naming the version, the secret and the cause, and deletes nothing', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(new InvalidRequestException({
+      $metadata: {}, message: 'You can\'t perform this operation on the secret because it is being rotated.',
+    }));
+
+    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID)));
+
+    expect(message).toMatch(new RegExp(`^Could not read version AWS(CURRENT|PREVIOUS|PENDING) of secret ${SECRET_ARN}: ` +
+      'InvalidRequestException: You can\'t perform this operation on the secret because it is being rotated\\.$'));
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('another error that mentions deletion is still a failure', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(secretsManagerError('DecryptionFailure', 'cannot decrypt a secret marked for deletion'));
+
+    expect(await failureOf(handler(createEvent()))).toBe(
+      `Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: DecryptionFailure: cannot decrypt a secret marked for deletion`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a Create reads no stored key from it and creates the key (storing it then fails in Secrets Manager)', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).rejects(markedForDeletion());
+
+    expect(await handler(createEvent())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+  });
+
+  test('an answer without a version id is no version', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).resolves({ SecretString: storedValue(OLD_KEY_ID) });
+
+    expect(await handler(createEvent())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+    expect(lightsail).toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+});
+
+describe('what the handler logs', () => {
+  test('Create: the key when it is created and when it is stored', async () => {
+    givenBucket();
+
+    await handler(createEvent());
+
+    expect(logLines()).toEqual([
+      { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'key-stored', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, secretArn: SECRET_ARN },
+    ]);
+  });
+
+  test('a repeated Create: the stored key and the request', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+      .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
+
+    await handler(createEvent());
+
+    expect(logLines()).toEqual([{ step: 'create-already-done', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, requestId: CREATE_REQUEST_ID }]);
+  });
+
+  test('a Create whose key cannot be stored: the deletion of the new key', async () => {
+    givenBucket();
+    secretsManager.on(PutSecretValueCommand).rejects(secretsManagerError('EncryptionFailure', 'no PutSecretValue'));
+
+    await failureOf(handler(createEvent()));
+
+    expect(logLines()).toEqual([
+      { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+    ]);
+  });
+
+  test('Update without a change: the unchanged key', async () => {
+    await handler(updateEvent(OLD_KEY_ID, { Serial: '1' }, { Serial: '1' }));
+
+    expect(logLines()).toEqual([{ step: 'update-unchanged', bucketName: BUCKET, accessKeyId: OLD_KEY_ID }]);
+  });
+
+  test('a replacing Update: which properties changed, then the new key', async () => {
+    givenBucket([OLD_KEY_ID]);
+
+    await handler(updateEvent(OLD_KEY_ID, { Serial: '2', SecretArn: SECRET_ARN }, { Serial: '1', SecretArn: `${SECRET_ARN}-old` }));
+
+    expect(logLines()).toEqual([
+      { step: 'update-replacing', bucketName: BUCKET, changed: 'SecretArn,Serial' },
+      { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'key-stored', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, secretArn: SECRET_ARN },
+    ]);
+  });
+
+  test('Delete of a physical id that is not a key: the id it skipped', async () => {
+    await handler(deleteEvent('AWSCDK::CustomResourceProviderFramework::CREATE_FAILED'));
+
+    expect(logLines()).toEqual([{ step: 'delete-skipped-not-a-key', physicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' }]);
+  });
+
+  test('Delete: each key deleted, or already gone', async () => {
+    givenBucket();
+    givenSecretVersions(storedValue(OLD_KEY_ID), storedValue('AKIAGONEKEY000000001'));
+    lightsail.on(DeleteBucketAccessKeyCommand, { accessKeyId: 'AKIAGONEKEY000000001' }).rejects(notFound('The access key does not exist'));
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET }).resolves({ accessKeys: [] });
+
+    await handler(deleteEvent(OLD_KEY_ID));
+
+    expect(logLines()).toEqual([
+      { step: 'key-deleted', bucketName: BUCKET, accessKeyId: OLD_KEY_ID },
+      { step: 'key-already-gone', bucketName: BUCKET, accessKeyId: 'AKIAGONEKEY000000001' },
+    ]);
+  });
+
+  test('the Delete of a rolled-back replacement: the restored previous key, then the deleted new key', async () => {
+    givenBucket([OLD_KEY_ID]);
+    givenSecretVersions(storedValue(NEW_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'));
+
+    await handler(deleteEvent(NEW_KEY_ID, { Serial: '2' }));
+
+    expect(logLines()).toEqual([
+      { step: 'secret-restored', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, versionId: 'v-previous' },
+      { step: 'key-deleted', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+    ]);
+  });
+});
+
+describe('Update and Delete corner cases', () => {
+  test('an Update of a resource without a serial, with nothing changed, keeps the key', async () => {
+    const result = await handler(updateEvent(OLD_KEY_ID, {}, {}));
+
+    expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
+    expect(lightsail.calls()).toHaveLength(0);
+  });
+
+  test('a secret without AWSCURRENT is not rolled back, even when AWSPREVIOUS holds the deleted key', async () => {
+    givenBucket([NEW_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(undefined, storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+
+    await handler(deleteEvent(NEW_KEY_ID));
+
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+  });
+});
+
+describe('what Lightsail answers about the bucket', () => {
+  test('the URL stored is that of the bucket named, wherever GetBuckets lists it', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand, { bucketName: BUCKET }).resolves({
+      buckets: [{ name: 'other-bucket', url: 'https://other-bucket.example/' }, { name: BUCKET, url: BUCKET_URL }],
+    });
+
+    await handler(createEvent());
+
+    expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!).bucketUrl).toBe(BUCKET_URL);
+  });
+
+  test('an answer without a bucket list is a missing bucket', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).resolves({});
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a bucket that GetBuckets does not find is a missing bucket, in the function\'s region', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).rejects(notFound());
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+  });
+
+  test('a listed key without an id does not count against the limit', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET }).resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }, { status: 'Active' }] });
+
+    expect((await handler(createEvent())).PhysicalResourceId).toBe(NEW_KEY_ID);
+  });
+
+  test('a Create answer without any key fails naming the bucket', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).resolves({});
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail returned no access key id for bucket "${BUCKET}"`);
+    expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 });

@@ -1,6 +1,7 @@
 import {
   CreateBucketAccessKeyCommand,
   DeleteBucketAccessKeyCommand,
+  GetBucketsCommand,
 } from '@aws-sdk/client-lightsail';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -15,7 +16,7 @@ import { RotationEvent, handler } from '../../lambda/rotation';
 import { BUCKET, SECRET_ARN } from './events';
 import {
   BUCKET_URL, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, lambdaContext, lightsail, refused, secretNotFound, secretsManager, storedValue, throttled,
+  accessDenied, failureOf, givenBucket, lambdaContext, lightsail, output, refused, secretNotFound, secretsManager, secretsManagerError, storedValue, throttled,
 } from './fixtures';
 
 const s3 = mockClient(S3Client);
@@ -312,5 +313,215 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
     expect(message).toContain('IAM may still have been propagating');
     expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand).length).toBeGreaterThan(1);
     expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
+  });
+});
+
+/** The JSON log lines of the current test, parsed: their step names and ids are what an operator reads. */
+function logLines(): unknown[] {
+  return output.map((line) => JSON.parse(line) as unknown);
+}
+
+describe('what each step logs', () => {
+  test('createSecret logs the new key when it is created and when it is stored', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(logLines()).toEqual([
+      { step: 'rotation-key-created', secretArn: SECRET_ARN, bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'rotation-key-stored', secretArn: SECRET_ARN, accessKeyId: NEW_KEY_ID, versionId: TOKEN },
+    ]);
+  });
+
+  test('createSecret logs the slot it frees, with the stage that held the key', async () => {
+    givenBucket([CURRENT_KEY_ID, OLD_KEY_ID]);
+    givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '1') });
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(logLines()[0]).toEqual({ step: 'slot-freed', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, stage: 'AWSPREVIOUS' });
+  });
+
+  test('a repeated createSecret logs that the key already exists', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(logLines()).toEqual([{ step: 'rotation-key-already-created', secretArn: SECRET_ARN, versionId: TOKEN }]);
+  });
+
+  test('testSecret logs the key that works', async () => {
+    givenBucket();
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    s3.on(ListObjectsV2Command).resolves({});
+
+    await handler(rotationEvent('testSecret'));
+
+    expect(logLines()).toEqual([{ step: 'rotation-key-works', secretArn: SECRET_ARN, accessKeyId: NEW_KEY_ID }]);
+  });
+
+  test('finishSecret logs the version made current', async () => {
+    givenBucket();
+    givenRotation();
+
+    await handler(rotationEvent('finishSecret'));
+
+    expect(logLines()).toEqual([{ step: 'rotation-finished', secretArn: SECRET_ARN, versionId: TOKEN }]);
+  });
+
+  test('a step for a version already current logs which step it skipped', async () => {
+    givenBucket();
+    givenRotation({ tokenStages: ['AWSCURRENT'] });
+
+    await handler(rotationEvent('testSecret'));
+
+    expect(logLines()).toEqual([{ step: 'rotation-already-current', secretArn: SECRET_ARN, versionId: TOKEN, rotationStep: 'testSecret' }]);
+  });
+
+  test('setSecret logs nothing: it does nothing', async () => {
+    givenBucket();
+    givenRotation();
+
+    await handler(rotationEvent('setSecret'));
+
+    expect(output).toEqual([]);
+  });
+});
+
+describe('rotation failure reasons, word for word', () => {
+  test.each([
+    [{ rotationEnabled: false }, `Secret ${SECRET_ARN} is not enabled for rotation`],
+    [{ tokenStages: [] }, `Version ${TOKEN} of secret ${SECRET_ARN} has no stage for rotation`],
+    [{ tokenStages: ['AWSPREVIOUS'] }, `Version ${TOKEN} of secret ${SECRET_ARN} is not AWSPENDING`],
+  ])('a secret or version not set up for rotation: %j', async (options, expected) => {
+    givenBucket();
+    givenRotation(options);
+
+    expect(await failureOf(handler(rotationEvent('finishSecret')))).toBe(expected);
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  test('a secret without versions has no stage for the token', async () => {
+    givenBucket();
+    secretsManager.on(DescribeSecretCommand).resolves({ RotationEnabled: true });
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Version ${TOKEN} of secret ${SECRET_ARN} has no stage for rotation`);
+  });
+
+  test('a step Secrets Manager does not define', async () => {
+    givenBucket();
+    givenRotation();
+
+    const event = { ...rotationEvent('setSecret'), Step: 'checkSecret' } as unknown as RotationEvent;
+
+    expect(await failureOf(handler(event))).toBe('Unknown rotation step checkSecret');
+  });
+
+  test('createSecret without a current key', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' }).rejects(secretNotFound());
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Secret ${SECRET_ARN} has no current access key to rotate`);
+    expect(lightsail.calls()).toHaveLength(0);
+  });
+
+  test('createSecret whose key cannot be stored names the cause and the deleted key', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(PutSecretValueCommand).rejects(secretsManagerError('EncryptionFailure', 'no PutSecretValue'));
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(
+      `Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: EncryptionFailure: no PutSecretValue. ` +
+      `The new key ${NEW_KEY_ID} was deleted again.`);
+    // The failure reason, not a log line, says that the key was deleted again; nothing claims it was stored.
+    expect(logLines()).toEqual([{ step: 'rotation-key-created', secretArn: SECRET_ARN, bucketName: BUCKET, accessKeyId: NEW_KEY_ID }]);
+  });
+
+  test('testSecret without a pending key', async () => {
+    givenBucket();
+    givenRotation();
+
+    expect(await failureOf(handler(rotationEvent('testSecret')))).toBe(`Version ${TOKEN} of secret ${SECRET_ARN} holds no access key to test`);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  test('finishSecret on a secret without an AWSCURRENT version moves nothing', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(DescribeSecretCommand).resolves({ RotationEnabled: true, VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] } });
+
+    expect(await failureOf(handler(rotationEvent('finishSecret')))).toBe(`Secret ${SECRET_ARN} has no AWSCURRENT version`);
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  test('finishSecret names the secret and the cause when AWSPENDING cannot be cleared', async () => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).rejects(secretsManagerError('InvalidRequestException', 'no UpdateSecretVersionStage'));
+
+    expect(await failureOf(handler(rotationEvent('finishSecret')))).toBe(
+      `Could not remove AWSPENDING from version ${TOKEN} of secret ${SECRET_ARN}: InvalidRequestException: no UpdateSecretVersionStage`);
+    expect(logLines()).toEqual([]);
+  });
+});
+
+describe('createSecret copies the current key\'s settings', () => {
+  test('keeps the stored bucket URL when Lightsail reports none', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    lightsail.on(GetBucketsCommand, { bucketName: BUCKET }).resolves({ buckets: [{ name: BUCKET }] });
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' }).resolves({
+      VersionId: CURRENT_VERSION,
+      SecretString: JSON.stringify({ ...JSON.parse(storedValue(CURRENT_KEY_ID, BUCKET, '1')), bucketUrl: 'https://stored.example/' }),
+    });
+
+    await handler(rotationEvent('createSecret'));
+
+    const put = secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input;
+    expect(JSON.parse(put.SecretString!)).toEqual(expect.objectContaining({ accessKeyId: NEW_KEY_ID, bucketUrl: 'https://stored.example/', serial: '1' }));
+  });
+
+  test('reads the pending version by token and stage before creating anything', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(secretsManager.commandCalls(GetSecretValueCommand)[0].args[0].input)
+      .toEqual({ SecretId: SECRET_ARN, VersionId: TOKEN, VersionStage: 'AWSPENDING' });
+  });
+});
+
+describe('reading the secret during rotation', () => {
+  test('describes the secret named by the event', async () => {
+    givenBucket();
+    givenRotation();
+
+    await handler(rotationEvent('setSecret'));
+
+    expect(secretsManager.commandCalls(DescribeSecretCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: SECRET_ARN }]);
+  });
+
+  test('fails naming the secret and the cause when it cannot be described', async () => {
+    givenBucket();
+    secretsManager.on(DescribeSecretCommand).rejects(secretsManagerError('InternalServiceError', 'no DescribeSecret'));
+
+    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Could not describe secret ${SECRET_ARN}: InternalServiceError: no DescribeSecret`);
+  });
+
+  test.each([
+    ['no secret access key', { accessKeyId: NEW_KEY_ID, bucketName: BUCKET }],
+    ['no bucket name', { accessKeyId: NEW_KEY_ID, secretAccessKey: 'pending-secret' }],
+    ['no access key id', { secretAccessKey: 'pending-secret', bucketName: BUCKET }],
+  ])('a pending value with %s is not a key: the failure names the version by token and stage', async (_missing, value) => {
+    givenBucket();
+    givenRotation({ pendingValue: JSON.stringify(value) });
+
+    expect(await failureOf(handler(rotationEvent('testSecret'))))
+      .toBe(`version ${TOKEN} AWSPENDING of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
+    expect(s3.calls()).toHaveLength(0);
   });
 });

@@ -56,3 +56,47 @@ describe('errorName', () => {
     expect(errorName(undefined)).toBeUndefined();
   });
 });
+
+describe('describeError edge cases', () => {
+  test('an empty message falls back to the error\'s own text', () => {
+    expect(describeError(Object.assign(new Error(''), { name: 'ThrottlingException' }))).toBe('ThrottlingException: ThrottlingException');
+  });
+
+  test('an empty or non-string name is left out', () => {
+    expect(describeError({ name: '', message: 'no name' })).toBe('no name');
+    expect(describeError({ name: 7, message: 'numeric name' })).toBe('numeric name');
+  });
+
+  test('a non-string message falls back to the value\'s text', () => {
+    expect(describeError({ name: 'OddError', message: 42, toString: () => 'odd error text' })).toBe('OddError: odd error text');
+  });
+
+  test('null and numbers are described by their text', () => {
+    expect(describeError(null)).toBe('null');
+    expect(describeError(404)).toBe('404');
+  });
+});
+
+describe('isLightsailNotFound edge cases', () => {
+  test('looks for DoesNotExist in the code alone', () => {
+    expect(isLightsailNotFound({ name: 'LightsailServiceException', code: 'DoesNotExist', message: 'gone' })).toBe(true);
+  });
+
+  test('ignores a code or message that is not a string', () => {
+    expect(isLightsailNotFound({ name: 'LightsailServiceException', code: ['DoesNotExist'], message: { text: 'DoesNotExist' } })).toBe(false);
+  });
+
+  test('the name must be exactly NotFoundException', () => {
+    expect(isLightsailNotFound({ name: 'NotFound', message: 'gone' })).toBe(false);
+  });
+});
+
+describe('errorName edge cases', () => {
+  test('null has no name', () => {
+    expect(errorName(null)).toBeUndefined();
+  });
+
+  test('an empty name is still a name', () => {
+    expect(errorName({ name: '' })).toBe('');
+  });
+});
