@@ -28,9 +28,14 @@ const LATENCY_ROUNDS = 7;
 /** Per-call delay of the latency proxy, a stand-in for a real endpoint's round trip and service time. */
 const LATENCY_MS = 20;
 const SYNTH_ROUNDS = 5;
-/** Keys created at once for the burst-efficiency figure, and the Lightsail rate they share. */
+/**
+ * Keys created at once for the burst-efficiency figure, and the Lightsail rate they share. The rate is
+ * low enough that the ideal outweighs what this 2-core machine needs to start N handler processes at
+ * once (at 10/s, 16 keys take 4.3 s unthrottled for an ideal of 4.3 s, and the figure would measure
+ * the machine rather than the handler's retries).
+ */
 const BURST_KEYS = [16, 64];
-const BURST_LIMIT = { ratePerSecond: 10, burst: 5 };
+const BURST_LIMIT = { ratePerSecond: 4, burst: 5 };
 const SYNTH_CONFIGS: SynthConfig[] = [true, false].flatMap((validation) => [1, 10, 100].map((keys) => ({ keys, validation })));
 const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
 const END_MARKER = '<!-- end of generated results: notes below this line are kept by npm run bench -->';

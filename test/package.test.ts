@@ -73,15 +73,17 @@ describe('the packed library in a fresh CDK app', () => {
     ], { cwd: appFolder, stdio: 'ignore' });
     // TypeScript, so that the declarations the package ships are checked as a user's compiler would.
     fs.writeFileSync(path.join(appFolder, 'app.ts'), `
-      import { App, Duration, Stack } from 'aws-cdk-lib';
+      import { Annotations, App, Duration, Stack } from 'aws-cdk-lib';
       import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
       import * as ec2 from 'aws-cdk-lib/aws-ec2';
+      import * as targets from 'aws-cdk-lib/aws-events-targets';
       import * as iam from 'aws-cdk-lib/aws-iam';
       import * as kms from 'aws-cdk-lib/aws-kms';
       import * as lambda from 'aws-cdk-lib/aws-lambda';
       import * as lightsail from 'aws-cdk-lib/aws-lightsail';
       import * as logs from 'aws-cdk-lib/aws-logs';
       import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+      import * as sns from 'aws-cdk-lib/aws-sns';
       import { Construct } from 'constructs';
       import { ILightsailBucketAccessKey, LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from 'cdk-lightsail-bucket-access-key';
 
@@ -91,6 +93,8 @@ describe('the packed library in a fresh CDK app', () => {
       const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'consumer-bucket', bundleId: 'small_1_0' });
       new LightsailBucketAccessKey(stack, 'One', { bucket });
       new LightsailBucketAccessKey(stack, 'Two', { bucketName: 'bucket-made-elsewhere', serial: 1 });
+      // The synth-time warning ids are public: this app knows the bucket made elsewhere is the only one.
+      Annotations.of(stack).acknowledgeWarning(LightsailBucketAccessKey.BUCKET_NAME_SCOPE_WARNING, 'the account holds no other bucket');
 
       // A configured provider in a VPC, watched by alarms; a rotating key whose secret access key a container takes.
       const producer = new Stack(app, 'Producer', { env });
@@ -100,11 +104,13 @@ describe('the packed library in a fresh CDK app', () => {
         vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
         logRetention: logs.RetentionDays.ONE_YEAR,
       });
-      const key: ILightsailBucketAccessKey = new LightsailBucketAccessKey(producer, 'Key', {
+      const rotatingKey = new LightsailBucketAccessKey(producer, 'Key', {
         bucketName: 'bucket-made-elsewhere',
         provider,
         rotation: { automaticallyAfter: Duration.days(30) },
       });
+      rotatingKey.onRotationFailed('RotationFailed', { target: new targets.SnsTopic(new sns.Topic(producer, 'Alerts')) });
+      const key: ILightsailBucketAccessKey = rotatingKey;
       const watched: Array<[string, lambda.IFunction | undefined]> = [['HandlerErrors', provider.onEventFunction], ['RotationErrors', provider.rotationFunction]];
       for (const [id, fn] of watched) {
         new cloudwatch.Alarm(producer, id, { metric: fn!.metricErrors(), threshold: 1, evaluationPeriods: 1 });
@@ -188,6 +194,28 @@ describe('the packed library in a fresh CDK app', () => {
       const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
       expect(alarms.map((alarm) => alarm.Properties.MetricName)).toEqual(['Errors', 'Errors']);
       expect(new Set(alarms.map((alarm) => JSON.stringify(alarm.Properties.Dimensions))).size).toBe(2);
+    });
+
+    test('onRotationFailed: a rule on this key\'s failed rotations, sent to the topic', () => {
+      const template = templateOf('cdk.out', 'Producer');
+      const [rule] = ofType(template, 'AWS::Events::Rule');
+      expect(rule.Properties.EventPattern).toEqual({
+        'source': ['aws.secretsmanager'],
+        'detail-type': ['AWS Service Event via CloudTrail'],
+        'detail': {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['RotationFailed', 'RotationAbandoned'],
+          additionalEventData: { SecretId: [{ Ref: expect.stringMatching(/^KeySecret[0-9A-F]+$/) }] },
+        },
+      });
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { Ref: expect.stringMatching(/^Alerts[0-9A-F]+$/) } })]);
+    });
+
+    test('the acknowledged warning is gone; the one nobody acknowledged is still there', () => {
+      // The stack's annotations, as the CLI reads them (aws-cdk-lib writes them beside the manifest).
+      const annotations = (stack: string) => fs.readFileSync(path.join(appFolder, 'cdk.out', `${stack}.metadata.json`), 'utf-8');
+      expect(annotations('Consumer')).not.toContain('[ack: cdk-lightsail-bucket-access-key:bucketNameScope]');
+      expect(annotations('Producer')).toContain('[ack: cdk-lightsail-bucket-access-key:bucketNameScope]');
     });
 
     test('secretAccessKey reaches the container as a dynamic reference', () => {
