@@ -16,7 +16,7 @@ import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
   BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
+  failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
   refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled,
 } from './fixtures';
 
