@@ -16,8 +16,8 @@ import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
   BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
-  refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled,
+  failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, onFakeClock, output,
+  refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled, useFakeClock,
 } from './fixtures';
 
 describe('Create', () => {
@@ -144,8 +144,9 @@ describe('Create', () => {
       .rejectsOnce(throttled())
       .rejectsOnce(throttled())
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+    useFakeClock();
 
-    const result = await handler(createEvent());
+    const result = await onFakeClock(handler(createEvent()));
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
