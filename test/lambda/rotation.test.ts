@@ -528,3 +528,34 @@ describe('reading the secret during rotation', () => {
     expect(s3.calls()).toHaveLength(0);
   });
 });
+
+describe('a current value that is not a whole key', () => {
+  const whole = { accessKeyId: CURRENT_KEY_ID, secretAccessKey: 'stored-secret', bucketName: BUCKET, region: 'us-east-1' };
+
+  test.each([
+    ['without an access key id', JSON.stringify({ ...whole, accessKeyId: '' })],
+    ['without a secret access key', JSON.stringify({ ...whole, secretAccessKey: undefined })],
+    ['without a bucket', JSON.stringify({ ...whole, bucketName: '' })],
+    ['without any value', undefined],
+  ])('%s is refused before anything is created', async (_name, secretString) => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+      .resolves({ VersionId: CURRENT_VERSION, SecretString: secretString });
+
+    expect(await failureOf(handler(rotationEvent('createSecret'))))
+      .toBe(`version AWSCURRENT of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a whole key is rotated', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+      .resolves({ VersionId: CURRENT_VERSION, SecretString: JSON.stringify(whole) });
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(lightsail).toHaveReceivedCommandWith(CreateBucketAccessKeyCommand, { bucketName: BUCKET });
+  });
+});
