@@ -314,7 +314,10 @@ describe('clean-up in the reserve, on a fake clock', () => {
 
     const message = await outcomeOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)));
 
-    expect(message).toContain(`. Key ${NEW_KEY_ID} appeared on the bucket during the failed call`);
+    expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": ServiceException: Internal failure. Key ${NEW_KEY_ID} appeared on the bucket ` +
+      'during the failed call: it may belong to another resource created at the same time, or have been made by this call with a ' +
+      'secret nobody received. If no secret of yours holds it, delete it with: ' +
+      `aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
     expect(listed).toBe(3);
   });
 
@@ -359,5 +362,56 @@ describe('clean-up in the reserve, on a fake clock', () => {
       { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
       { step: 'secret-restored', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, versionId: 'v-previous' },
     ]);
+  });
+});
+
+describe('what a call refused at once is called, on a fake clock', () => {
+  const ONLY_THE_RESERVE = 3_000;
+  const THROTTLED_AT_ONCE = 'for 0.0 s (1 attempt; last answer: ThrottlingException: Rate exceeded); ' +
+    "the rest of the function's time was kept to report the failure and clean up";
+
+  beforeEach(useFakeClock);
+
+  async function reasonOf(promise: Promise<unknown>): Promise<string> {
+    return failureOf(onFakeClock(promise));
+  }
+
+  test('a throttled create: its reason, and no notice about other keys', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(throttled());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not create an access key for Lightsail bucket "${BUCKET}": ThrottlingException: Lightsail kept throttling ` +
+      `CreateBucketAccessKey on Lightsail bucket "${BUCKET}" ${THROTTLED_AT_ONCE}`);
+  });
+
+  test('a denied read of the bucket: its call, its bucket and the permission', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).rejects(accessDenied());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not read Lightsail bucket "${BUCKET}": AccessDeniedException: GetBuckets on Lightsail bucket "${BUCKET}" was denied ` +
+      'for 0.0 s (1 attempt; last answer: AccessDeniedException: User is not authorized). ' +
+      `The handler's role needs lightsail:GetBuckets on Lightsail bucket "${BUCKET}"; IAM may still have been propagating ` +
+      "a policy change made by this deployment: retry the deployment, and if it fails again check the role's policy");
+  });
+
+  test('a throttled read of the bucket\'s keys before a create is an ordinary call', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand).rejects(throttled());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not read Lightsail bucket "${BUCKET}": ThrottlingException: Lightsail kept throttling ` +
+      `GetBucketAccessKeys on Lightsail bucket "${BUCKET}" ${THROTTLED_AT_ONCE}`);
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+  });
+
+  test('a throttled read of the secret: the version, the call and the secret', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(throttled());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
+      `GetSecretValue on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
   });
 });

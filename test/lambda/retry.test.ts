@@ -175,11 +175,7 @@ describe('the SDK clients\' own retries', () => {
  * so that each full-jitter wait is half its ceiling: 100, 200, 400, 800, 1600, then 2500 (half of 5 s).
  */
 describe('callAws, on a fake clock', () => {
-  beforeEach(() => {
-    jest.useFakeTimers();
-    jest.spyOn(Math, 'random').mockReturnValue(0.5);
-  });
-  afterEach(() => jest.useRealTimers());
+  beforeEach(useFakeClock);
 
   const DENIED_CALL = { action: 'secretsmanager:PutSecretValue', resource: 'secret arn:example' };
 
@@ -190,9 +186,8 @@ describe('callAws, on a fake clock', () => {
     const outcome = callAws(call, () => {
       attemptsAt.push(Date.now() - start);
       return request();
-    }).then((value) => value, (error: unknown) => error);
-    await jest.advanceTimersByTimeAsync(10 * 60_000);
-    return { attemptsAt, outcome: await outcome };
+    });
+    return { attemptsAt, outcome: await onFakeClock(outcome).then((value) => value, (error: unknown) => error) };
   }
 
   function always(error: () => unknown): () => Promise<string> {

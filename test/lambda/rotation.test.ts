@@ -298,7 +298,7 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
 
     const message = await failureOf(onFakeClock(handler(rotationEvent('testSecret'), context)));
 
-    expect(message).toContain(`cannot list Lightsail bucket "${BUCKET}": SlowDown: S3 kept throttling ListBucket`);
+    expect(message).toContain(`cannot list Lightsail bucket "${BUCKET}": SlowDown: S3 kept throttling ListBucket on Lightsail bucket "${BUCKET}" for 0.4 s`);
     expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
   });
 
@@ -557,5 +557,29 @@ describe('a current value that is not a whole key', () => {
     await handler(rotationEvent('createSecret'));
 
     expect(lightsail).toHaveReceivedCommandWith(CreateBucketAccessKeyCommand, { bucketName: BUCKET });
+  });
+});
+
+describe('what a rotation call refused at once is called, on a fake clock', () => {
+  const THROTTLED_AT_ONCE = 'for 0.0 s (1 attempt; last answer: ThrottlingException: Rate exceeded); ' +
+    "the rest of the function's time was kept to report the failure and clean up";
+
+  beforeEach(useFakeClock);
+
+  test('a throttled DescribeSecret', async () => {
+    givenRotation();
+    secretsManager.on(DescribeSecretCommand).rejects(throttled());
+
+    expect(await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), lambdaContext(3_000))))).toBe(
+      `Could not describe secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling DescribeSecret on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
+  });
+
+  test('a throttled removal of AWSPENDING', async () => {
+    givenRotation();
+    secretsManager.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).rejects(throttled());
+
+    expect(await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), lambdaContext(3_000))))).toBe(
+      `Could not remove AWSPENDING from version ${TOKEN} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
+      `UpdateSecretVersionStage on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
   });
 });
