@@ -4,6 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { StoredAccessKey } from '../../lib/contract';
 import { proveKeyWorks } from '../../lambda/bucket-check';
+import { startEvent } from '../../lambda/retry';
+import { lambdaContext } from './fixtures';
 
 const s3 = mockClient(S3Client);
 const KEY: StoredAccessKey = {
@@ -61,6 +63,24 @@ describe('proveKeyWorks', () => {
     expect(await outcome).toBe(
       `Access key ${KEY.accessKeyId} cannot list Lightsail bucket "my-bucket": InvalidAccessKeyId: The AWS access key Id you provided does not exist in our records.`);
     expect(attempts()).toBe(5);
+  });
+
+  test('a denied key is not retried by the handler\'s IAM window: the same five attempts, 0.5 to 4 s apart', async () => {
+    jest.useFakeTimers();
+    startEvent(lambdaContext(60_000));
+    s3.on(ListObjectsV2Command).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+    const start = Date.now();
+    const attemptsAt: number[] = [];
+    s3.on(ListObjectsV2Command).callsFake(async () => {
+      attemptsAt.push(Date.now() - start);
+      throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    });
+
+    const outcome = proveKeyWorks(KEY).then(() => 'worked', (error: Error) => error.message);
+    await jest.advanceTimersByTimeAsync(60_000);
+
+    expect(await outcome).toBe(`Access key ${KEY.accessKeyId} cannot list Lightsail bucket "my-bucket": AccessDenied: Access Denied`);
+    expect(attemptsAt).toEqual([0, 500, 1_500, 3_500, 7_500]);
   });
 
   test('succeeds on the last attempt', async () => {

@@ -48,6 +48,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  jest.useRealTimers();
   jest.restoreAllMocks();
   // Whatever the branch, the secret access key never reaches a log line.
   expect(output.join('\n')).not.toContain(NEW_SECRET);
@@ -85,6 +86,29 @@ export function refused(message: string): LightsailServiceException {
 export function lambdaContext(remainingMs: number): { getRemainingTimeInMillis: () => number } {
   const deadline = Date.now() + remainingMs;
   return { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+}
+
+/**
+ * A fake clock for the retries: Date.now and the timers are jest's, and Math.random is 0.5, so that
+ * each backoff wait is half its ceiling (100, 200, 400, 800, 1600, then 2500 ms). Call it before
+ * making the `lambdaContext`, and await the handler through `onFakeClock`.
+ */
+export function useFakeClock(): void {
+  jest.useFakeTimers();
+  jest.spyOn(Math, 'random').mockReturnValue(0.5);
+}
+
+/** Moves the fake clock from timer to timer until `promise` settles, then settles like it. */
+export async function onFakeClock<T>(promise: Promise<T>): Promise<T> {
+  let settled = false;
+  promise.then(() => { settled = true; }, () => { settled = true; });
+  for (let timers = 0; !settled; timers++) {
+    if (timers > 1_000) {
+      throw new Error('Still running after 1,000 timers');
+    }
+    await jest.advanceTimersToNextTimerAsync();
+  }
+  return promise;
 }
 
 export function throttled(): LightsailServiceException {

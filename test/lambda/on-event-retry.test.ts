@@ -9,9 +9,9 @@ import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent } from './events';
 import {
-  CREATE_REQUEST_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, givenSecretVersions, lambdaContext, lightsail, refused,
-  secretNotFound, secretsManager, serverError, storedValue, throttled,
+  CREATE_REQUEST_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID, output,
+  accessDenied, failureOf, givenBucket, givenSecretVersions, lambdaContext, lightsail, onFakeClock, refused,
+  secretNotFound, secretsManager, serverError, storedValue, throttled, useFakeClock,
 } from './fixtures';
 
 /** 3.4 s left: the reserve is 3 s, so throttling is retried for 0.4 s. */
@@ -31,6 +31,8 @@ async function settle(): Promise<void> {
 }
 
 describe('throttling', () => {
+  beforeEach(useFakeClock);
+
   test('every call is retried while throttled, until it succeeds', async () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejectsOnce(throttled()).rejects(secretNotFound());
@@ -41,7 +43,7 @@ describe('throttling', () => {
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
     secretsManager.on(PutSecretValueCommand).rejectsOnce(throttled()).resolves({});
 
-    const result = await handler(createEvent(), lambdaContext(60_000));
+    const result = await onFakeClock(handler(createEvent(), lambdaContext(60_000)));
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 4);
@@ -54,7 +56,7 @@ describe('throttling', () => {
     lightsail.on(CreateBucketAccessKeyCommand).rejects(throttled());
     const context = lambdaContext(THROTTLING_ENDS_SOON);
 
-    const message = await failureOf(handler(createEvent(), context));
+    const message = await failureOf(onFakeClock(handler(createEvent(), context)));
 
     const attempts = lightsail.commandCalls(CreateBucketAccessKeyCommand).length;
     expect(attempts).toBeGreaterThan(1);
@@ -75,7 +77,7 @@ describe('throttling', () => {
     lightsail.on(DeleteBucketAccessKeyCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
     const context = lambdaContext(THROTTLING_ENDS_SOON);
 
-    const message = await failureOf(handler(createEvent(), context));
+    const message = await failureOf(onFakeClock(handler(createEvent(), context)));
 
     const attempts = secretsManager.commandCalls(PutSecretValueCommand).length;
     expect(attempts).toBeGreaterThan(1);
@@ -90,6 +92,8 @@ describe('throttling', () => {
 });
 
 describe('CreateBucketAccessKey', () => {
+  beforeEach(useFakeClock);
+
   test.each([
     ['a 5xx', serverError],
     ['a timeout', () => Object.assign(new Error('Request timed out'), { name: 'TimeoutError' })],
@@ -97,7 +101,7 @@ describe('CreateBucketAccessKey', () => {
     givenBucket();
     lightsail.on(CreateBucketAccessKeyCommand).rejects(error());
 
-    await failureOf(handler(createEvent(), lambdaContext(60_000)));
+    await failureOf(onFakeClock(handler(createEvent(), lambdaContext(60_000))));
 
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 1);
   });
@@ -107,7 +111,7 @@ describe('CreateBucketAccessKey', () => {
     lightsail.on(CreateBucketAccessKeyCommand).rejectsOnce(accessDenied()).rejectsOnce(unauthenticated())
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
 
-    const result = await handler(createEvent(), lambdaContext(60_000));
+    const result = await onFakeClock(handler(createEvent(), lambdaContext(60_000)));
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
@@ -116,6 +120,8 @@ describe('CreateBucketAccessKey', () => {
 });
 
 describe('IAM propagation', () => {
+  beforeEach(useFakeClock);
+
   test('a denial that lifts within the window ends in success, with one key', async () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejectsOnce(accessDenied()).rejectsOnce(accessDenied()).rejects(secretNotFound());
@@ -124,7 +130,7 @@ describe('IAM propagation', () => {
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
     secretsManager.on(PutSecretValueCommand).rejectsOnce(accessDenied()).resolves({});
 
-    const result = await handler(createEvent(), lambdaContext(60_000));
+    const result = await onFakeClock(handler(createEvent(), lambdaContext(60_000)));
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 2);
@@ -136,7 +142,7 @@ describe('IAM propagation', () => {
     lightsail.on(CreateBucketAccessKeyCommand).rejects(accessDenied());
     const context = lambdaContext(IAM_WINDOW_ENDS_SOON);
 
-    const message = await failureOf(handler(createEvent(), context));
+    const message = await failureOf(onFakeClock(handler(createEvent(), context)));
 
     expect(lightsail.commandCalls(CreateBucketAccessKeyCommand).length).toBeGreaterThan(1);
     expect(message).toMatch(new RegExp(
@@ -152,7 +158,7 @@ describe('IAM propagation', () => {
     givenBucket();
     secretsManager.on(PutSecretValueCommand).rejects(accessDenied());
 
-    const message = await failureOf(handler(createEvent(), lambdaContext(IAM_WINDOW_ENDS_SOON)));
+    const message = await failureOf(onFakeClock(handler(createEvent(), lambdaContext(IAM_WINDOW_ENDS_SOON))));
 
     expect(message).toContain(`The handler's role needs secretsmanager:PutSecretValue on secret ${SECRET_ARN}`);
     expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
@@ -163,7 +169,7 @@ describe('IAM propagation', () => {
     givenBucket();
     lightsail.on(DeleteBucketAccessKeyCommand).rejects(accessDenied());
 
-    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID), lambdaContext(IAM_WINDOW_ENDS_SOON)));
+    const message = await failureOf(onFakeClock(handler(deleteEvent(OLD_KEY_ID), lambdaContext(IAM_WINDOW_ENDS_SOON))));
 
     expect(message).toContain(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": AccessDeniedException`);
     expect(message).toContain(`needs lightsail:DeleteBucketAccessKey on Lightsail bucket "${BUCKET}"`);
@@ -220,5 +226,192 @@ describe('round trips', () => {
     expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
     expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
+  });
+});
+
+/**
+ * With 3 s left the whole event is the reserve: an ordinary throttled call fails at its first
+ * answer, while a clean-up (deleting a key nobody holds, putting the secret back) retries into the
+ * reserve. A fake clock, and Math.random at 0.5, make each wait 100, 200, 400... ms.
+ */
+describe('clean-up in the reserve, on a fake clock', () => {
+  const ONLY_THE_RESERVE = 3_000;
+
+  beforeEach(useFakeClock);
+
+  /** Runs the handler to its end on the fake clock; its failure reason, or undefined. */
+  async function outcomeOf(promise: Promise<unknown>): Promise<string | undefined> {
+    return onFakeClock(promise).then(() => undefined, (error: Error) => error.message);
+  }
+
+  /** Answers throttling `times` times, then `answer`. */
+  function throttledThen<T>(times: number, answer: () => T): () => Promise<T> {
+    let calls = 0;
+    return async () => {
+      calls++;
+      if (calls <= times) {
+        throw throttled();
+      }
+      return answer();
+    };
+  }
+
+  function retryLines(): unknown[] {
+    return output.map((line) => JSON.parse(line) as { step: string }).filter((line) => line.step.endsWith('-retrying'));
+  }
+
+  test('an ordinary call gets no retry: a throttled Delete fails at its first answer', async () => {
+    givenBucket();
+    givenSecretVersions(storedValue(OLD_KEY_ID));
+    lightsail.on(DeleteBucketAccessKeyCommand).rejects(throttled());
+
+    const message = await outcomeOf(handler(deleteEvent(OLD_KEY_ID), lambdaContext(ONLY_THE_RESERVE)));
+
+    expect(message).toMatch(new RegExp(`^Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": ` +
+      `ThrottlingException: Lightsail kept throttling DeleteBucketAccessKey on Lightsail bucket "${BUCKET}" for 0\\.0 s \\(1 attempt;`));
+    expect(retryLines()).toEqual([]);
+  });
+
+  test('an ordinary call gets no retry: the Delete of a rolled-back replacement fails when the bucket\'s keys stay throttled', async () => {
+    givenBucket();
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+    lightsail.on(GetBucketAccessKeysCommand).rejects(throttled());
+
+    const message = await outcomeOf(handler(deleteEvent(NEW_KEY_ID), lambdaContext(ONLY_THE_RESERVE)));
+
+    expect(message).toMatch(new RegExp(`^Could not list the access keys of Lightsail bucket "${BUCKET}": ` +
+      'ThrottlingException: Lightsail kept throttling GetBucketAccessKeys .* for 0\\.0 s \\(1 attempt;'));
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
+
+  test('a key that came back without its secret is deleted even when Lightsail throttles the deletion', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).resolves({ accessKey: { accessKeyId: NEW_KEY_ID } });
+    lightsail.on(DeleteBucketAccessKeyCommand).callsFake(throttledThen(2, () => ({})));
+
+    const message = await outcomeOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)));
+
+    expect(message).toBe(`Lightsail returned access key ${NEW_KEY_ID} for bucket "${BUCKET}" without its secret access key; the key was deleted again`);
+    expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 3);
+    expect(retryLines()).toEqual([
+      { step: 'throttled-retrying', action: 'lightsail:DeleteBucketAccessKey', error: 'ThrottlingException', attempt: '1', waitMs: '100' },
+      { step: 'throttled-retrying', action: 'lightsail:DeleteBucketAccessKey', error: 'ThrottlingException', attempt: '2', waitMs: '200' },
+    ]);
+  });
+
+  test('after a failed create, the check for a key that appeared retries throttling', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
+    let listed = 0;
+    lightsail.on(GetBucketAccessKeysCommand).callsFake(async () => {
+      listed++;
+      if (listed === 2) {
+        throw throttled();
+      }
+      return { accessKeys: listed === 1 ? [] : [{ accessKeyId: NEW_KEY_ID }] };
+    });
+
+    const message = await outcomeOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)));
+
+    expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": ServiceException: Internal failure. Key ${NEW_KEY_ID} appeared on the bucket ` +
+      'during the failed call: it may belong to another resource created at the same time, or have been made by this call with a ' +
+      'secret nobody received. If no secret of yours holds it, delete it with: ' +
+      `aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
+    expect(listed).toBe(3);
+  });
+
+  test('after a store that failed, the key is deleted and the secret put back, each retried through throttling', async () => {
+    givenBucket([OLD_KEY_ID]);
+    secretsManager.on(PutSecretValueCommand).rejects(throttled());
+    lightsail.on(DeleteBucketAccessKeyCommand).callsFake(throttledThen(1, () => ({})));
+    // The store took effect although its answer was lost: AWSCURRENT holds the deleted key.
+    const versions: Record<string, { VersionId: string; SecretString: string }> = {
+      AWSCURRENT: { VersionId: 'v-current', SecretString: storedValue(NEW_KEY_ID) },
+      AWSPREVIOUS: { VersionId: 'v-previous', SecretString: storedValue(OLD_KEY_ID) },
+    };
+    for (const stage of ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']) {
+      secretsManager.on(GetSecretValueCommand, { VersionStage: stage }).callsFake(throttledThen(1, () => {
+        if (!versions[stage]) {
+          throw secretNotFound();
+        }
+        return versions[stage];
+      }));
+    }
+    let listed = 0;
+    lightsail.on(GetBucketAccessKeysCommand).callsFake(async () => {
+      listed++;
+      if (listed === 2) {
+        throw throttled();
+      }
+      return { accessKeys: [{ accessKeyId: OLD_KEY_ID }] };
+    });
+    secretsManager.on(UpdateSecretVersionStageCommand).callsFake(throttledThen(1, () => ({})));
+
+    const message = await outcomeOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)));
+
+    expect(message).toMatch(new RegExp(`^Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: ThrottlingException: .* for 0\\.0 s \\(1 attempt;`));
+    expect(message).toMatch(new RegExp(`\\. The new key ${NEW_KEY_ID} was deleted again; nothing else changed\\.$`));
+    expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 2);
+    expect(listed).toBe(3);
+    expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 2);
+    expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand,
+      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current' });
+    expect(output.map((line) => JSON.parse(line) as { step: string }).filter((line) => !line.step.endsWith('-retrying'))).toEqual([
+      { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'secret-restored', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, versionId: 'v-previous' },
+    ]);
+  });
+});
+
+describe('what a call refused at once is called, on a fake clock', () => {
+  const ONLY_THE_RESERVE = 3_000;
+  const THROTTLED_AT_ONCE = 'for 0.0 s (1 attempt; last answer: ThrottlingException: Rate exceeded); ' +
+    "the rest of the function's time was kept to report the failure and clean up";
+
+  beforeEach(useFakeClock);
+
+  async function reasonOf(promise: Promise<unknown>): Promise<string> {
+    return failureOf(onFakeClock(promise));
+  }
+
+  test('a throttled create: its reason, and no notice about other keys', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(throttled());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not create an access key for Lightsail bucket "${BUCKET}": ThrottlingException: Lightsail kept throttling ` +
+      `CreateBucketAccessKey on Lightsail bucket "${BUCKET}" ${THROTTLED_AT_ONCE}`);
+  });
+
+  test('a denied read of the bucket: its call, its bucket and the permission', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).rejects(accessDenied());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not read Lightsail bucket "${BUCKET}": AccessDeniedException: GetBuckets on Lightsail bucket "${BUCKET}" was denied ` +
+      'for 0.0 s (1 attempt; last answer: AccessDeniedException: User is not authorized). ' +
+      `The handler's role needs lightsail:GetBuckets on Lightsail bucket "${BUCKET}"; IAM may still have been propagating ` +
+      "a policy change made by this deployment: retry the deployment, and if it fails again check the role's policy");
+  });
+
+  test('a throttled read of the bucket\'s keys before a create is an ordinary call', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand).rejects(throttled());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not read Lightsail bucket "${BUCKET}": ThrottlingException: Lightsail kept throttling ` +
+      `GetBucketAccessKeys on Lightsail bucket "${BUCKET}" ${THROTTLED_AT_ONCE}`);
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
+  });
+
+  test('a throttled read of the secret: the version, the call and the secret', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(throttled());
+
+    expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
+      `Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
+      `GetSecretValue on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
   });
 });

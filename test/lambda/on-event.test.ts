@@ -16,8 +16,8 @@ import { handler } from '../../lambda/on-event';
 import { BUCKET, SECRET_ARN, createEvent, deleteEvent, updateEvent } from './events';
 import {
   BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, output,
-  refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled,
+  failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, onFakeClock, output,
+  refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled, useFakeClock,
 } from './fixtures';
 
 describe('Create', () => {
@@ -33,6 +33,8 @@ describe('Create', () => {
     const put = secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input;
     expect(put.SecretId).toBe(SECRET_ARN);
     expect(put.ClientRequestToken).toBe(CREATE_REQUEST_ID);
+    // No stage given: Secrets Manager makes the new version AWSCURRENT.
+    expect(put).not.toHaveProperty('VersionStages');
     expect(JSON.parse(put.SecretString!)).toEqual({
       accessKeyId: NEW_KEY_ID,
       secretAccessKey: NEW_SECRET,
@@ -144,8 +146,9 @@ describe('Create', () => {
       .rejectsOnce(throttled())
       .rejectsOnce(throttled())
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
+    useFakeClock();
 
-    const result = await handler(createEvent());
+    const result = await onFakeClock(handler(createEvent()));
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
@@ -501,6 +504,29 @@ describe('resource properties', () => {
 
     expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual(
       expect.objectContaining({ region: '' }));
+  });
+
+  test('a missing bucket is looked for in "this region" when the runtime sets none', async () => {
+    givenBucket();
+    lightsail.on(GetBucketsCommand).resolves({ buckets: [] });
+    delete process.env.AWS_REGION;
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in this region`);
+  });
+
+  test('a bucket whose keys Lightsail cannot find is a missing bucket', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand).rejects(notFound());
+
+    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a bucket whose key list is empty has room', async () => {
+    givenBucket();
+    lightsail.on(GetBucketAccessKeysCommand).resolves({});
+
+    expect((await handler(createEvent())).PhysicalResourceId).toBe(NEW_KEY_ID);
   });
 });
 

@@ -1,8 +1,8 @@
 import { LightsailClient } from '@aws-sdk/client-lightsail';
 import type { RetryStrategyV2, StandardRetryToken } from '@smithy/types';
-import { callAws, startEvent } from '../../lambda/retry';
+import { AwsCall, callAws, startEvent } from '../../lambda/retry';
 import { sdkClientConfig, sdkClientConfigWithoutRetries } from '../../lambda/sdk-config';
-import { accessDenied, lambdaContext, refused, throttled } from './fixtures';
+import { accessDenied, lambdaContext, onFakeClock, output, refused, throttled, useFakeClock } from './fixtures';
 
 const CALL = { action: 'lightsail:GetBuckets', resource: 'Lightsail bucket "my-bucket"' };
 
@@ -25,11 +25,13 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('callAws', () => {
+  beforeEach(useFakeClock);
+
   test('retries throttling until the call succeeds', async () => {
     startEvent(lambdaContext(60_000));
     const request = requestFailing(throttled(), throttled(), throttled());
 
-    expect(await callAws(CALL, request)).toBe('done');
+    expect(await onFakeClock(callAws(CALL, request))).toBe('done');
     expect(request).toHaveBeenCalledTimes(4);
   });
 
@@ -38,7 +40,7 @@ describe('callAws', () => {
     const error = refused('no such thing');
     const request = requestFailing(error);
 
-    expect(await failureOf(callAws(CALL, request))).toBe(error);
+    expect(await failureOf(onFakeClock(callAws(CALL, request)))).toBe(error);
     expect(request).toHaveBeenCalledTimes(1);
   });
 
@@ -50,7 +52,7 @@ describe('callAws', () => {
       throw throttled();
     });
 
-    const error = await failureOf(callAws(CALL, request));
+    const error = await failureOf(onFakeClock(callAws(CALL, request)));
 
     expect(error.name).toBe('ThrottlingException');
     const attempts = request.mock.calls.length;
@@ -63,10 +65,10 @@ describe('callAws', () => {
 
   test('a compensating call retries throttling into the reserve', async () => {
     startEvent(lambdaContext(3_400));
-    await new Promise((wake) => setTimeout(wake, 450)); // past the end of ordinary retries
+    await jest.advanceTimersByTimeAsync(450); // past the end of ordinary retries
     const request = requestFailing(throttled(), throttled());
 
-    expect(await callAws({ ...CALL, compensating: true }, request)).toBe('done');
+    expect(await onFakeClock(callAws({ ...CALL, compensating: true }, request))).toBe('done');
     expect(request).toHaveBeenCalledTimes(3);
   });
 
@@ -78,7 +80,7 @@ describe('callAws', () => {
     startEvent(lambdaContext(60_000));
     const request = requestFailing(denied(), denied());
 
-    expect(await callAws(CALL, request)).toBe('done');
+    expect(await onFakeClock(callAws(CALL, request))).toBe('done');
     expect(request).toHaveBeenCalledTimes(3);
   });
 
@@ -89,12 +91,12 @@ describe('callAws', () => {
     const first = jest.fn(async () => {
       throw accessDenied();
     });
-    const firstError = await failureOf(callAws(CALL, first));
+    const firstError = await failureOf(onFakeClock(callAws(CALL, first)));
     expect(first.mock.calls.length).toBeGreaterThan(1);
     expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
 
     const second = requestFailing(accessDenied(), accessDenied());
-    const secondError = await failureOf(callAws({ action: 'secretsmanager:GetSecretValue', resource: 'secret arn:example' }, second));
+    const secondError = await failureOf(onFakeClock(callAws({ action: 'secretsmanager:GetSecretValue', resource: 'secret arn:example' }, second)));
 
     expect(second).toHaveBeenCalledTimes(1);
     expect(firstError.name).toBe('AccessDeniedException');
@@ -110,7 +112,7 @@ describe('callAws', () => {
     const error = accessDenied();
     const request = requestFailing(error);
 
-    expect(await failureOf(callAws({ ...CALL, retryDenied: false }, request))).toBe(error);
+    expect(await failureOf(onFakeClock(callAws({ ...CALL, retryDenied: false }, request)))).toBe(error);
     expect(request).toHaveBeenCalledTimes(1);
   });
 
@@ -165,5 +167,174 @@ describe('the SDK clients\' own retries', () => {
     expect(await retries(strategy, 'TRANSIENT')).toBe(false);
     expect(await retries(strategy, 'SERVER_ERROR')).toBe(false);
     expect(await retries(strategy, 'THROTTLING')).toBe(false);
+  });
+});
+
+/**
+ * The arithmetic, step by step: a fake clock (Date.now and setTimeout) and Math.random fixed at 0.5,
+ * so that each full-jitter wait is half its ceiling: 100, 200, 400, 800, 1600, then 2500 (half of 5 s).
+ */
+describe('callAws, on a fake clock', () => {
+  beforeEach(useFakeClock);
+
+  const DENIED_CALL = { action: 'secretsmanager:PutSecretValue', resource: 'secret arn:example' };
+
+  /** Runs the call to its end on the fake clock; the ms (from the start) of each attempt, and the outcome. */
+  async function run(call: AwsCall, request: () => Promise<string>) {
+    const start = Date.now();
+    const attemptsAt: number[] = [];
+    const outcome = callAws(call, () => {
+      attemptsAt.push(Date.now() - start);
+      return request();
+    });
+    return { attemptsAt, outcome: await onFakeClock(outcome).then((value) => value, (error: unknown) => error) };
+  }
+
+  function always(error: () => unknown): () => Promise<string> {
+    return async () => {
+      throw error();
+    };
+  }
+
+  /** The retry log lines of the test. */
+  function retryLines(): Array<Record<string, string>> {
+    return output.map((line) => JSON.parse(line) as Record<string, string>);
+  }
+
+  test('throttling: exponential backoff with full jitter, capped at 5 s, each wait logged with the call and the attempt', async () => {
+    startEvent(lambdaContext(60_000));
+    const { attemptsAt, outcome } = await run(CALL, requestFailing(...Array.from({ length: 8 }, () => throttled())));
+
+    expect(outcome).toBe('done');
+    expect(attemptsAt).toEqual([0, 100, 300, 700, 1_500, 3_100, 5_600, 8_100, 10_600]);
+    expect(retryLines()).toEqual([100, 200, 400, 800, 1_600, 2_500, 2_500, 2_500].map((wait, index) => ({
+      step: 'throttled-retrying', action: 'lightsail:GetBuckets', error: 'ThrottlingException', attempt: String(index + 1), waitMs: String(wait),
+    })));
+  });
+
+  test('each wait is a whole number of ms, anywhere from 0 up to its ceiling', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    startEvent(lambdaContext(60_000));
+    const { attemptsAt } = await run(CALL, requestFailing(throttled(), throttled(), throttled()));
+    expect(attemptsAt).toEqual([0, 199, 598, 1_397]);
+
+    jest.spyOn(Math, 'random').mockReturnValue(0);
+    startEvent(lambdaContext(60_000));
+    const again = await run(CALL, requestFailing(throttled(), throttled()));
+    expect(again.attemptsAt).toHaveLength(3);
+    expect(retryLines().map((line) => line.waitMs)).toEqual(['199', '399', '799', '0', '0']);
+  });
+
+  test('the reserve is 3 s of a short event: throttling is retried until then, the last wait cut to fit', async () => {
+    startEvent(lambdaContext(4_000));
+    const { attemptsAt, outcome } = await run(CALL, always(throttled));
+
+    expect(attemptsAt).toEqual([0, 100, 300, 700, 1_000]);
+    expect(retryLines().map((line) => line.waitMs)).toEqual(['100', '200', '400', '300']);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).name).toBe('ThrottlingException');
+    expect((outcome as Error).message).toBe(
+      'Lightsail kept throttling GetBuckets on Lightsail bucket "my-bucket" for 1.0 s (5 attempts; last answer: ThrottlingException: Rate exceeded); ' +
+      "the rest of the function's time was kept to report the failure and clean up");
+  });
+
+  test('the reserve is 15 % of a long event', async () => {
+    startEvent(lambdaContext(40_000));
+    const { attemptsAt, outcome } = await run(CALL, always(throttled));
+
+    expect(attemptsAt.at(-1)).toBe(34_000);
+    expect((outcome as Error).message).toContain('for 34.0 s (19 attempts;');
+  });
+
+  test('a compensating call retries throttling until 0.5 s before the end', async () => {
+    startEvent(lambdaContext(4_000));
+    const { attemptsAt, outcome } = await run({ ...CALL, compensating: true }, always(throttled));
+
+    expect(attemptsAt.at(-1)).toBe(3_500);
+    expect((outcome as Error).message).toContain('for 3.5 s (7 attempts;');
+  });
+
+  test('a compensating call gets no longer IAM window', async () => {
+    startEvent(lambdaContext(10_000));
+    const { attemptsAt } = await run({ ...DENIED_CALL, compensating: true }, always(accessDenied));
+    expect(attemptsAt.at(-1)).toBe(5_000);
+  });
+
+  test('access denied: the same backoff, logged as denied, until half of a short event', async () => {
+    startEvent(lambdaContext(10_000));
+    const { attemptsAt, outcome } = await run(DENIED_CALL, always(accessDenied));
+
+    expect(attemptsAt).toEqual([0, 100, 300, 700, 1_500, 3_100, 5_000]);
+    expect(retryLines()).toEqual([100, 200, 400, 800, 1_600, 1_900].map((wait, index) => ({
+      step: 'denied-retrying', action: 'secretsmanager:PutSecretValue', error: 'AccessDeniedException', attempt: String(index + 1), waitMs: String(wait),
+    })));
+    expect((outcome as Error).name).toBe('AccessDeniedException');
+    expect((outcome as Error).message).toBe(
+      'PutSecretValue on secret arn:example was denied for 5.0 s (7 attempts; last answer: AccessDeniedException: User is not authorized). ' +
+      "The handler's role needs secretsmanager:PutSecretValue on secret arn:example; IAM may still have been propagating " +
+      "a policy change made by this deployment: retry the deployment, and if it fails again check the role's policy");
+  });
+
+  test('access denied: at most 60 s of a long event', async () => {
+    startEvent(lambdaContext(200_000));
+    const { attemptsAt } = await run(DENIED_CALL, always(accessDenied));
+    expect(attemptsAt.at(-1)).toBe(60_000);
+  });
+
+  test('access denied: never past the start of the reserve', async () => {
+    startEvent(lambdaContext(4_000));
+    const { attemptsAt } = await run(DENIED_CALL, always(accessDenied));
+    expect(attemptsAt.at(-1)).toBe(1_000);
+  });
+
+  test('once the budget is spent, a throttled call is tried once and fails at once', async () => {
+    startEvent(lambdaContext(4_000));
+    await jest.advanceTimersByTimeAsync(1_000);
+    const { attemptsAt, outcome } = await run(CALL, always(throttled));
+
+    expect(attemptsAt).toEqual([0]);
+    expect(retryLines()).toEqual([]);
+    expect((outcome as Error).message).toContain('for 0.0 s (1 attempt;');
+  });
+
+  test.each([
+    ['no clock', {}],
+    ['a clock that answers no number', { getRemainingTimeInMillis: () => Number.NaN }],
+    ['a clock without end', { getRemainingTimeInMillis: () => Number.POSITIVE_INFINITY }],
+  ])('a context with %s counts as the function\'s 5 minutes', async (_name, context) => {
+    startEvent(context);
+    const { attemptsAt } = await run(CALL, always(throttled));
+    expect(attemptsAt.at(-1)).toBe(255_000);
+  });
+
+  test('a service without a known name is named by its prefix; an error without a name is an Error', async () => {
+    startEvent(lambdaContext(4_000));
+    // Throttled by its HTTP status alone.
+    const tooMany = () => Object.assign(Object.create(null) as object, { $metadata: { httpStatusCode: 429 }, message: 'Slow down' });
+    const { outcome } = await run({ action: 'iam:GetRole', resource: 'role r' }, always(tooMany));
+
+    expect((outcome as Error).name).toBe('Error');
+    expect((outcome as Error).message).toMatch(/^iam kept throttling GetRole on role r for 1\.0 s \(5 attempts; last answer: Slow down\)/);
+    expect(retryLines().map((line) => line.error)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  test.each([
+    ['S3', 's3:ListBucket'],
+    ['Secrets Manager', 'secretsmanager:GetSecretValue'],
+  ])('names %s by its name', async (service, action) => {
+    startEvent(lambdaContext(3_000));
+    const { outcome } = await run({ action, resource: 'it' }, always(throttled));
+    expect((outcome as Error).message).toMatch(new RegExp(`^${service} kept throttling ${action.split(':')[1]} on it for 0\\.0 s \\(1 attempt;`));
+  });
+
+  test.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', 'broken'],
+  ])('a failure that is not an error object (%s) is thrown as it came', async (_name, thrown) => {
+    startEvent(lambdaContext(60_000));
+    const { attemptsAt, outcome } = await run(CALL, always(() => thrown));
+    expect(attemptsAt).toEqual([0]);
+    expect(outcome).toBe(thrown);
   });
 });

@@ -16,7 +16,7 @@ import { RotationEvent, handler } from '../../lambda/rotation';
 import { BUCKET, SECRET_ARN } from './events';
 import {
   BUCKET_URL, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
-  accessDenied, failureOf, givenBucket, lambdaContext, lightsail, output, refused, secretNotFound, secretsManager, secretsManagerError, storedValue, throttled,
+  accessDenied, failureOf, givenBucket, lambdaContext, lightsail, onFakeClock, output, refused, useFakeClock, secretNotFound, secretsManager, secretsManagerError, storedValue, throttled,
 } from './fixtures';
 
 const s3 = mockClient(S3Client);
@@ -193,8 +193,9 @@ describe('testSecret', () => {
     givenBucket();
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
     s3.on(ListObjectsV2Command).rejectsOnce(Object.assign(new Error('not yet'), { name: 'InvalidAccessKeyId' })).resolves({});
+    useFakeClock();
 
-    await handler(rotationEvent('testSecret'));
+    await onFakeClock(handler(rotationEvent('testSecret')));
 
     expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 2);
   });
@@ -243,6 +244,8 @@ describe('finishSecret', () => {
 });
 
 describe('throttling and IAM propagation, as for the custom resource', () => {
+  beforeEach(useFakeClock);
+
   test('createSecret retries throttled and denied calls until they succeed', async () => {
     givenBucket([CURRENT_KEY_ID]);
     givenRotation();
@@ -252,7 +255,7 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
     secretsManager.on(PutSecretValueCommand).rejectsOnce(throttled()).resolves({});
 
-    await handler(rotationEvent('createSecret'), lambdaContext(60_000));
+    await onFakeClock(handler(rotationEvent('createSecret'), lambdaContext(60_000)));
 
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
     expect(secretsManager).toHaveReceivedCommandTimes(PutSecretValueCommand, 2);
@@ -265,7 +268,7 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
     secretsManager.on(PutSecretValueCommand).rejects(throttled());
     const context = lambdaContext(3_400);
 
-    const message = await failureOf(handler(rotationEvent('createSecret'), context));
+    const message = await failureOf(onFakeClock(handler(rotationEvent('createSecret'), context)));
 
     const attempts = secretsManager.commandCalls(PutSecretValueCommand).length;
     expect(message).toContain(`Secrets Manager kept throttling PutSecretValue on secret ${SECRET_ARN} for 0.`);
@@ -282,7 +285,7 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
     s3.on(ListObjectsV2Command).rejectsOnce(slowDown()).rejectsOnce(slowDown()).rejectsOnce(slowDown())
       .rejectsOnce(slowDown()).rejectsOnce(slowDown()).resolves({});
 
-    await handler(rotationEvent('testSecret'), lambdaContext(60_000));
+    await onFakeClock(handler(rotationEvent('testSecret'), lambdaContext(60_000)));
 
     expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 6);
   });
@@ -293,9 +296,9 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
     s3.on(ListObjectsV2Command).rejects(Object.assign(new Error('Please reduce your request rate'), { name: 'SlowDown' }));
     const context = lambdaContext(3_400);
 
-    const message = await failureOf(handler(rotationEvent('testSecret'), context));
+    const message = await failureOf(onFakeClock(handler(rotationEvent('testSecret'), context)));
 
-    expect(message).toContain(`cannot list Lightsail bucket "${BUCKET}": SlowDown: S3 kept throttling ListBucket`);
+    expect(message).toContain(`cannot list Lightsail bucket "${BUCKET}": SlowDown: S3 kept throttling ListBucket on Lightsail bucket "${BUCKET}" for 0.4 s`);
     expect(context.getRemainingTimeInMillis()).toBeGreaterThan(2_500);
   });
 
@@ -305,7 +308,7 @@ describe('throttling and IAM propagation, as for the custom resource', () => {
     secretsManager.on(UpdateSecretVersionStageCommand).rejects(accessDenied());
     const context = lambdaContext(4_000);
 
-    const message = await failureOf(handler(rotationEvent('finishSecret'), context));
+    const message = await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), context)));
 
     expect(message).toContain(`Could not make version ${TOKEN} of secret ${SECRET_ARN} current: AccessDeniedException: ` +
       `UpdateSecretVersionStage on secret ${SECRET_ARN} was denied for 1.`);
@@ -523,5 +526,60 @@ describe('reading the secret during rotation', () => {
     expect(await failureOf(handler(rotationEvent('testSecret'))))
       .toBe(`version ${TOKEN} AWSPENDING of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
     expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('a current value that is not a whole key', () => {
+  const whole = { accessKeyId: CURRENT_KEY_ID, secretAccessKey: 'stored-secret', bucketName: BUCKET, region: 'us-east-1' };
+
+  test.each([
+    ['without an access key id', JSON.stringify({ ...whole, accessKeyId: '' })],
+    ['without a secret access key', JSON.stringify({ ...whole, secretAccessKey: undefined })],
+    ['without a bucket', JSON.stringify({ ...whole, bucketName: '' })],
+    ['without any value', undefined],
+  ])('%s is refused before anything is created', async (_name, secretString) => {
+    givenBucket();
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+      .resolves({ VersionId: CURRENT_VERSION, SecretString: secretString });
+
+    expect(await failureOf(handler(rotationEvent('createSecret'))))
+      .toBe(`version AWSCURRENT of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a whole key is rotated', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+      .resolves({ VersionId: CURRENT_VERSION, SecretString: JSON.stringify(whole) });
+
+    await handler(rotationEvent('createSecret'));
+
+    expect(lightsail).toHaveReceivedCommandWith(CreateBucketAccessKeyCommand, { bucketName: BUCKET });
+  });
+});
+
+describe('what a rotation call refused at once is called, on a fake clock', () => {
+  const THROTTLED_AT_ONCE = 'for 0.0 s (1 attempt; last answer: ThrottlingException: Rate exceeded); ' +
+    "the rest of the function's time was kept to report the failure and clean up";
+
+  beforeEach(useFakeClock);
+
+  test('a throttled DescribeSecret', async () => {
+    givenRotation();
+    secretsManager.on(DescribeSecretCommand).rejects(throttled());
+
+    expect(await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), lambdaContext(3_000))))).toBe(
+      `Could not describe secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling DescribeSecret on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
+  });
+
+  test('a throttled removal of AWSPENDING', async () => {
+    givenRotation();
+    secretsManager.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).rejects(throttled());
+
+    expect(await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), lambdaContext(3_000))))).toBe(
+      `Could not remove AWSPENDING from version ${TOKEN} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
+      `UpdateSecretVersionStage on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
   });
 });
