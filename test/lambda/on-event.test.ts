@@ -182,6 +182,20 @@ describe('Create', () => {
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
+  test('names every key that appeared, each with its own delete command', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+      .resolvesOnce({ accessKeys: [] })
+      .resolves({ accessKeys: [{ accessKeyId: NEW_KEY_ID }, { accessKeyId: FOREIGN_KEY_ID }] });
+
+    const message = await failureOf(handler(createEvent()));
+
+    expect(message).toContain(`Key ${NEW_KEY_ID}, ${FOREIGN_KEY_ID} appeared on the bucket`);
+    expect(message).toContain(`delete it with: aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}; ` +
+      `aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${FOREIGN_KEY_ID}`);
+  });
+
   test('says so when it cannot check for a key made by the failed create', async () => {
     givenBucket();
     lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
