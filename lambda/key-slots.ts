@@ -3,8 +3,8 @@
  * holds, and freeing a slot by deleting keys that only the secret's AWSPREVIOUS or a stale
  * AWSPENDING version holds. A key no version of the secret holds is never deleted here.
  */
-import type { VersionStage } from '../lib/contract';
-import { MAX_ACCESS_KEYS_PER_BUCKET, deleteAccessKey } from './lightsail';
+import { MAX_ACCESS_KEYS_PER_BUCKET, VersionStage } from '../lib/contract';
+import { deleteAccessKey } from './lightsail';
 import { logStep } from './log';
 import { StoredVersion, readVersion } from './secret-store';
 

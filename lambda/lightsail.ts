@@ -9,9 +9,6 @@ import { callAws, refusedBeforeActing } from './retry';
 import { sdkClientConfig, sdkClientConfigWithoutRetries } from './sdk-config';
 import { describeError, isLightsailNotFound } from './sdk-errors';
 
-/** Lightsail allows this many access keys per bucket. */
-export const MAX_ACCESS_KEYS_PER_BUCKET = 2;
-
 const lightsail = new LightsailClient(sdkClientConfig());
 // CreateBucketAccessKey is not idempotent: an SDK retry after a lost response (5xx, timeout) would
 // make a second key and orphan the first. This client never retries by itself; callAws retries

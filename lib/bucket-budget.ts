@@ -1,9 +1,7 @@
 import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import { IConstruct } from 'constructs';
-
-/** Lightsail's limit of access keys per bucket (the handlers check it again at deploy time). */
-export const ACCESS_KEYS_PER_BUCKET = 2;
+import { MAX_ACCESS_KEYS_PER_BUCKET } from './contract';
 
 /**
  * Warning id: two keys share a bucket and one of them has `serial` or `rotation`, which needs a
@@ -64,10 +62,10 @@ export function describeBucket(scope: IConstruct, bucket: lightsail.IBucketRef |
 function checkBudget(key: Claimant, claim: BucketClaim): string[] {
   const sameBucket = key.node.root.node.findAll().filter((construct) => (construct as Claimant)[CLAIM]?.identity === claim.identity);
   const paths = sameBucket.map((construct) => construct.node.path);
-  if (sameBucket.length > ACCESS_KEYS_PER_BUCKET) {
+  if (sameBucket.length > MAX_ACCESS_KEYS_PER_BUCKET) {
     return [
       `Lightsail bucket ${claim.description} would get ${sameBucket.length} access keys from this app (${paths.join(', ')}), ` +
-      `but Lightsail allows ${ACCESS_KEYS_PER_BUCKET} keys per bucket: the deployment of the key over the limit fails. ` +
+      `but Lightsail allows ${MAX_ACCESS_KEYS_PER_BUCKET} keys per bucket: the deployment of the key over the limit fails. ` +
       'Share one key (grantRead) instead of making another, or give the extra keys their own buckets.',
     ];
   }
@@ -79,9 +77,9 @@ function checkBudget(key: Claimant, claim: BucketClaim): string[] {
       'lightsail.CfnBucket of this app, or an IBucketRef whose bucketArn is the bucket\'s ARN.');
   }
   const others = paths.filter((path) => path !== key.node.path);
-  if (claim.needsFreeSlot && sameBucket.length === ACCESS_KEYS_PER_BUCKET) {
+  if (claim.needsFreeSlot && sameBucket.length === MAX_ACCESS_KEYS_PER_BUCKET) {
     Annotations.of(key).addWarningV2(NO_FREE_SLOT_WARNING,
-      `Lightsail bucket ${claim.description} also holds the key ${others.join(', ')}, and Lightsail allows ${ACCESS_KEYS_PER_BUCKET} keys per ` +
+      `Lightsail bucket ${claim.description} also holds the key ${others.join(', ')}, and Lightsail allows ${MAX_ACCESS_KEYS_PER_BUCKET} keys per ` +
       'bucket. This key has "serial" or "rotation": a serial bump or a scheduled rotation creates the new key before the old one ' +
       'is deleted, so it needs a free slot and will fail at deploy time (a failed rotation leaves the current key working). ' +
       'Instead, share one key (grantRead) rather than making two, give the other key its own bucket, or drop "serial" and "rotation" from this key.');

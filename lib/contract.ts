@@ -25,6 +25,9 @@ export interface AccessKeyResourceProperties {
 /** Properties whose change makes the handler create a new key (a replacement). */
 export const REPLACING_PROPERTIES: ReadonlyArray<keyof AccessKeyResourceProperties> = ['BucketName', 'SecretArn', 'Serial'];
 
+/** Lightsail allows this many access keys per bucket (checked at synth time and by the handlers). */
+export const MAX_ACCESS_KEYS_PER_BUCKET = 2;
+
 /** Attribute names in the custom resource's `Data` (readable with `Fn::GetAtt`). Never the secret. */
 export const ATTRIBUTE_ACCESS_KEY_ID = 'AccessKeyId';
 
