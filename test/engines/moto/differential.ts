@@ -9,6 +9,7 @@
  *   ids it draws are named by order of first appearance (`<key 1>`, `<key 2>`, ...).
  * - Error messages: kept up to the exception's name; the wording after it is each server's own
  *   (the SDK and the handlers decide by the name).
+ * - Timestamps (CreatedDate, DeletionDate, ...): dropped; each server reads its own clock.
  * - Label order within one version, and the order of versions: sorted (neither API promises one).
  * - Deprecated versions in DescribeSecret's VersionIdsToStages: dropped when they have no label.
  *   moto 5.2.5 lists them with `[]`; AWS lists "the versions of the secret that have staging labels
@@ -116,18 +117,25 @@ export class Normalizer {
       });
   }
 
+  /** A value with the ARN suffixes and key ids renamed, and without timestamps. */
   value<T>(value: T): T {
-    return value === undefined ? value : JSON.parse(this.text(JSON.stringify(value))) as T;
+    if (value === undefined) {
+      return value;
+    }
+    return JSON.parse(this.text(JSON.stringify(value)), (key, item: unknown) => (key.endsWith('Date') ? undefined : item)) as T;
   }
 
-  /** An error as `{ error: '<text up to the exception name>' }`. Anything that is not a service's answer is rethrown. */
+  /**
+   * An error as `{ error: '<text up to the exception name>' }`, or its whole text when it names no
+   * exception (a handler's own refusal). A server that did not answer is no observation: rethrown.
+   */
   error(error: unknown): { error: string } {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const upToName = /^[\s\S]*?\b[A-Z][A-Za-z]*Exception\b/.exec(message);
-    if (!upToName) {
+    if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|TimeoutError/.test(message)) {
       throw error;
     }
-    return { error: this.text(upToName[0].replace(/^Error: /, '')) };
+    const upToName = /^[\s\S]*?\b[A-Z][A-Za-z]*Exception\b/.exec(message);
+    return { error: this.text((upToName?.[0] ?? message).replace(/^Error: /, '')) };
   }
 }
 

@@ -159,7 +159,10 @@ async function runScenario(server: SecretsManagerUnderTest): Promise<StepRecord[
     const records: StepRecord[] = [];
     for (const step of SCENARIO) {
       if (step.name.startsWith('rotation stores the new key')) {
-        keyIds.push(server.lightsail.addForeignAccessKey(BUCKET).accessKeyId);
+        // A slot should be free now; if the server under test kept the bucket full, a made-up id
+        // lets the run go on (the freeSlot step already differs).
+        const room = server.lightsail.accessKeys(BUCKET).length < 2;
+        keyIds.push(room ? server.lightsail.addForeignAccessKey(BUCKET).accessKeyId : 'AKIANOSLOTWASFREED22');
         normalizer.text(keyIds[2]);
       }
       const result = await outcome(normalizer, () => step.run(context));
