@@ -44,6 +44,8 @@ interface EdgeCase {
   readonly name: string;
   readonly setup: Call[];
   readonly calls: Call[];
+  /** The labels AWS documents after the calls, where the case is about them (checked on both). */
+  readonly stages?: Record<string, string[]>;
   /** moto 5.2.5 answers otherwise than AWS documents: what each server gives (results, labels after). */
   readonly motoDeviates?: { readonly local: Outcome; readonly moto: Outcome };
 }
@@ -56,15 +58,36 @@ interface Outcome {
 const CASES: EdgeCase[] = [
   { name: 'AWSCURRENT moved without RemoveFromVersionId: InvalidParameterException', setup: DURING_ROTATION, calls: [move('AWSCURRENT', { to: C })] },
   { name: 'AWSCURRENT moved with a RemoveFromVersionId that does not hold it', setup: DURING_ROTATION, calls: [move('AWSCURRENT', { to: C, from: A })] },
-  { name: 'AWSCURRENT moved to the pending version: the old current becomes AWSPREVIOUS', setup: DURING_ROTATION, calls: [move('AWSCURRENT', { to: C, from: B })] },
+  {
+    name: 'AWSCURRENT moved to the pending version: the old current becomes AWSPREVIOUS',
+    setup: DURING_ROTATION, calls: [move('AWSCURRENT', { to: C, from: B })],
+    stages: { [B]: ['AWSPREVIOUS'], [C]: ['AWSCURRENT', 'AWSPENDING'] },
+  },
   { name: 'AWSPREVIOUS moved to the pending version, with RemoveFromVersionId', setup: DURING_ROTATION, calls: [move('AWSPREVIOUS', { to: C, from: A })] },
   { name: 'AWSPREVIOUS removed: its version becomes deprecated', setup: DURING_ROTATION, calls: [move('AWSPREVIOUS', { from: A })] },
   { name: 'AWSPENDING removed from the version that holds it', setup: DURING_ROTATION, calls: [move('AWSPENDING', { from: C })] },
   { name: 'AWSPENDING removed from a version that does not hold it', setup: DURING_ROTATION, calls: [move('AWSPENDING', { from: B })] },
   { name: 'AWSPENDING removed from a version id the secret does not have', setup: DURING_ROTATION, calls: [move('AWSPENDING', { from: UNKNOWN })] },
-  { name: 'PutSecretValue with AWSPENDING while another version holds it: the label moves', setup: DURING_ROTATION, calls: [put(D, 'value D', ['AWSPENDING'])] },
-  { name: 'PutSecretValue with AWSCURRENT and a label of its own', setup: DURING_ROTATION, calls: [put(D, 'value D', ['AWSCURRENT', 'Custom'])] },
-  { name: 'PutSecretValue with only AWSPREVIOUS: the label moves, AWSCURRENT stays', setup: DURING_ROTATION, calls: [put(D, 'value D', ['AWSPREVIOUS'])] },
+  {
+    // VersionStages: "If you specify a staging label that's already associated with a different version
+    // of the same secret, then Secrets Manager removes the label from the other version and attaches it
+    // to this version." (API_PutSecretValue.html)
+    name: 'PutSecretValue with AWSPENDING while another version holds it: the label moves',
+    setup: DURING_ROTATION, calls: [put(D, 'value D', ['AWSPENDING'])],
+    stages: { [A]: ['AWSPREVIOUS'], [B]: ['AWSCURRENT'], [D]: ['AWSPENDING'] },
+  },
+  {
+    // "If you specify AWSCURRENT, and it is already attached to another version, then Secrets Manager
+    // also moves the staging label AWSPREVIOUS to the version that AWSCURRENT was removed from."
+    name: 'PutSecretValue with AWSCURRENT and a label of its own',
+    setup: DURING_ROTATION, calls: [put(D, 'value D', ['AWSCURRENT', 'Custom'])],
+    stages: { [B]: ['AWSPREVIOUS'], [C]: ['AWSPENDING'], [D]: ['AWSCURRENT', 'Custom'] },
+  },
+  {
+    name: 'PutSecretValue with only AWSPREVIOUS: the label moves, AWSCURRENT stays',
+    setup: DURING_ROTATION, calls: [put(D, 'value D', ['AWSPREVIOUS'])],
+    stages: { [B]: ['AWSCURRENT'], [C]: ['AWSPENDING'], [D]: ['AWSPREVIOUS'] },
+  },
   { name: 'PutSecretValue: the same token and value again, without labels (a retry): ignored', setup: DURING_ROTATION, calls: [put(B, 'value B')] },
   { name: 'PutSecretValue: the same token of the current version with another value: ResourceExistsException', setup: DURING_ROTATION, calls: [put(B, 'value B changed')] },
   {
@@ -72,6 +95,7 @@ const CASES: EdgeCase[] = [
     // attaches the staging label AWSCURRENT to the new version." (API_PutSecretValue, VersionStages)
     name: 'PutSecretValue of the first version with only AWSPENDING: it gets AWSCURRENT too',
     setup: [], calls: [put(A, 'value A', ['AWSPENDING'])],
+    stages: { [A]: ['AWSCURRENT', 'AWSPENDING'] },
   },
   { name: 'GetSecretValue: a VersionId with a VersionStage it does not hold', setup: DURING_ROTATION, calls: [get({ VersionId: B, VersionStage: 'AWSPENDING' })] },
   { name: 'GetSecretValue: a VersionId and the VersionStage it holds', setup: DURING_ROTATION, calls: [get({ VersionId: C, VersionStage: 'AWSPENDING' })] },
@@ -258,6 +282,9 @@ describe('Secrets Manager edge cases on moto and on local/', () => {
   test.each(agreeing)('%s: the same on both', (_name, index) => {
     const [local, moto] = [records.get('local')![index], records.get('moto')![index]];
     expect(moto).toEqual(local);
+    if (CASES[index].stages) {
+      expect((local.state as Outcome).stages).toEqual(CASES[index].stages);
+    }
     // Every setup call succeeded, so the case starts where it says.
     expect(local.setup.filter((result) => (result as { error?: string } | null)?.error)).toEqual([]);
   });
