@@ -86,11 +86,18 @@ export class SecretAfterKey extends Resource implements secretsmanager.ISecret {
 
 /**
  * `value` for a consumer deployed with the key's stack (itself, or a stack nested in the same
- * parent), also naming the key's custom resource (`Fn::Select` picks `value`; the attribute is there
- * for the order). A consumer of another top-level stack gets `value` alone: CDK exports it, that stack
- * is deployed after the whole key's stack anyway, and CloudFormation refuses to change an export that
- * another stack imports, so an exported key attribute would make every serial bump fail. Resolved per
- * consuming stack, as aws-cdk-lib's own `SecretBase.arnForPolicies` is.
+ * parent), also naming the key's custom resource: `Fn::Select` picks `value`, the attribute is there
+ * for the order (the Fn::Select reference: its list of objects may hold `Ref` and `Fn::GetAtt`).
+ * The attribute is one every response of the custom resource has always held, so a stack deployed with
+ * an older version of this library can `Fn::GetAtt` it without an update of the key; a new attribute
+ * would fail such an upgrade ("CustomResource attribute error: Vendor response doesn't contain ...",
+ * aws/aws-cdk#29949: CloudFormation reads attributes from the last stored response).
+ *
+ * A consumer of another top-level stack gets `value` alone: CDK exports it, that stack is deployed
+ * after the whole key's stack anyway, and "you can't modify or remove an output value that is
+ * referenced by another stack" (Fn::ImportValue reference), so an exported key attribute would make
+ * every serial bump fail, and a changed export of the secret's ARN would fail the upgrade
+ * (aws/aws-cdk#12778). Resolved per consuming stack, as aws-cdk-lib's `SecretBase.arnForPolicies` is.
  */
 function afterKey(keyStack: Stack, value: string, keyAttribute: string): string {
   return Lazy.uncachedString({
