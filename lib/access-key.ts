@@ -13,6 +13,7 @@ import { ImportedAccessKey } from './imported-access-key';
 import { grantEncryptionKeyThroughSecretsManager, grantReadKeySecret } from './key-grants';
 import { KeyRotationOptions } from './rotation';
 import { rotationFailedRule } from './rotation-alerts';
+import { SecretAfterKey } from './secret-after-key';
 import { bucketNameProblems, rotationPeriodProblems, secretNameProblems, serialProblems } from './validation';
 
 /**
@@ -140,18 +141,24 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
   /** The name of the bucket the key belongs to. */
   public readonly bucketName: string;
 
-  /** The secret holding the key's credentials as JSON. */
+  /**
+   * The secret holding the key's credentials as JSON. Its ARN and name make a resource of this stack
+   * that uses them wait until the key is in the secret.
+   */
   public readonly secret: secretsmanager.ISecret;
 
   /**
    * The secret access key, as a Secrets Manager dynamic reference to the secret's `secretAccessKey`
    * field, never the value. CloudFormation resolves it when it creates or updates the resource that
-   * holds it: after a rotation that resource holds a stale key until a stack update changes it.
+   * holds it, after the key is in the secret: after a rotation that resource holds a stale key until a
+   * stack update changes it.
    *
    * @attribute
    */
   public readonly secretAccessKey: SecretValue;
 
+  /** The secret itself: what the custom resource, its grants and the rotation schedule name. */
+  private readonly keySecret: secretsmanager.Secret;
   private readonly keyResource: CfnResource;
   private readonly rotates: boolean;
 
@@ -179,8 +186,7 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     });
     // Created empty: only the handler ever writes a value, and no generated value ever exists.
     (secret.node.defaultChild as secretsmanager.CfnSecret).generateSecretString = undefined;
-    this.secret = secret;
-    this.secretAccessKey = secret.secretValueFromJson('secretAccessKey');
+    this.keySecret = secret;
 
     const provider = props.provider ?? LightsailBucketAccessKeyProvider.of(this);
     const properties: AccessKeyResourceProperties = {
@@ -200,6 +206,9 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     this.keyResource = resource.node.defaultChild as CfnResource;
     this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
     this.accessKeyId = resource.getAttString(ATTRIBUTE_ACCESS_KEY_ID);
+    // Consumers reach the key only through references that name the custom resource.
+    this.secret = new SecretAfterKey(this, 'SecretAfterKey', secret, this.accessKeyId);
+    this.secretAccessKey = this.secret.secretValueFromJson('secretAccessKey');
 
     const bucketArn = props.bucket
       ? props.bucket.bucketRef.bucketArn
@@ -229,7 +238,7 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
    */
   public applyRemovalPolicy(policy: RemovalPolicy): void {
     this.validateRemovalPolicy(policy);
-    this.secret.applyRemovalPolicy(policy);
+    this.keySecret.applyRemovalPolicy(policy);
     this.keyResource.applyRemovalPolicy(policy);
     this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
   }
@@ -242,10 +251,10 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
         actions: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
         resourceArns: [bucketArn],
       }),
-      iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.secret.secretArn] }),
+      iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.keySecret.secretArn] }),
     ];
-    if (this.secret.encryptionKey) {
-      grants.push(grantEncryptionKeyThroughSecretsManager(this.secret, role, 'kms:Decrypt', 'kms:GenerateDataKey'));
+    if (this.keySecret.encryptionKey) {
+      grants.push(grantEncryptionKeyThroughSecretsManager(this.keySecret, role, 'kms:Decrypt', 'kms:GenerateDataKey'));
     }
     return grants;
   }
@@ -254,7 +263,7 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
    * Grants reading the key's secret (and decrypting it, when a customer managed key encrypts it).
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return grantReadKeySecret(this.secret, grantee);
+    return grantReadKeySecret(this.keySecret, grantee);
   }
 
   /**
@@ -268,7 +277,7 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     if (!this.rotates) {
       throw new Error(`LightsailBucketAccessKey ${this.node.path}: onRotationFailed() needs scheduled rotation, and this key has no "rotation"`);
     }
-    return rotationFailedRule(this, id, this.secret, options);
+    return rotationFailedRule(this, id, this.keySecret, options);
   }
 
   private validateRemovalPolicy(policy: RemovalPolicy): void {

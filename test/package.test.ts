@@ -218,10 +218,13 @@ describe('the packed library in a fresh CDK app', () => {
       expect(annotations('Producer')).toContain('[ack: cdk-lightsail-bucket-access-key:bucketNameScope]');
     });
 
-    test('secretAccessKey reaches the container as a dynamic reference', () => {
+    test('secretAccessKey reaches the container as a dynamic reference, after the key is in the secret', () => {
       const [container] = ofType(templateOf('cdk.out', 'Producer'), 'AWS::Lightsail::Container');
       const value = JSON.stringify(container.Properties.ContainerServiceDeployment.Containers[0].Environment[0].Value);
-      expect(value).toMatch(/^\{"Fn::Join":\["",\["\{\{resolve:secretsmanager:",\{"Ref":"KeySecret[0-9A-F]+"\},":SecretString:secretAccessKey::\}\}"\]\]\}$/);
+      // The secret's Ref, picked from a list that also names the key's custom resource (for the order).
+      expect(value).toMatch(new RegExp('^\\{"Fn::Join":\\["",\\["\\{\\{resolve:secretsmanager:",' +
+        '\\{"Fn::Select":\\[0,\\[\\{"Ref":"KeySecret[0-9A-F]+"\\},\\{"Fn::GetAtt":\\["Key[0-9A-F]+","AccessKeyId"\\]\\}\\]\\]\\},' +
+        '":SecretString:secretAccessKey::\\}\\}"\\]\\]\\}$'));
     });
 
     test('the key in another stack: grantRead on the imported secret ARN', () => {

@@ -10,7 +10,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import { Construct } from 'constructs';
 import { ILightsailBucketAccessKey, LightsailBucketAccessKey } from '../../lib';
-import { customResourceId, ENV, newStack, secretId } from './stack-fixture';
+import { customResourceId, ENV, newStack, secretArnAfterKey, secretId } from './stack-fixture';
 
 const READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
 
@@ -122,7 +122,7 @@ describe('LightsailBucketAccessKey as an L2 resource', () => {
       const stack = newStack();
       const key = new LightsailBucketAccessKey(stack, 'Key', { bucketName: 'made-elsewhere' });
       expect(stack.resolve(key.secretAccessKey)).toEqual({
-        'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId(key) }, ':SecretString:secretAccessKey::}}']],
+        'Fn::Join': ['', ['{{resolve:secretsmanager:', secretArnAfterKey(key), ':SecretString:secretAccessKey::}}']],
       });
     });
 
@@ -148,7 +148,7 @@ describe('LightsailBucketAccessKey as an L2 resource', () => {
       const [container] = Object.values(template.findResources('AWS::Lightsail::Container'));
       expect(container.Properties.ContainerServiceDeployment.Containers[0].Environment[1]).toEqual({
         Variable: 'AWS_SECRET_ACCESS_KEY',
-        Value: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId(key) }, ':SecretString:secretAccessKey::}}']] },
+        Value: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', secretArnAfterKey(key), ':SecretString:secretAccessKey::}}']] },
       });
     });
 
@@ -180,7 +180,7 @@ describe('LightsailBucketAccessKey as an L2 resource', () => {
         ContainerDefinitions: [Match.objectLike({
           Secrets: Match.arrayWith([{
             Name: 'AWS_SECRET_ACCESS_KEY',
-            ValueFrom: { 'Fn::Join': ['', [{ Ref: secretId(key) }, ':secretAccessKey::']] },
+            ValueFrom: { 'Fn::Join': ['', [secretArnAfterKey(key), ':secretAccessKey::']] },
           }]),
         })],
       });

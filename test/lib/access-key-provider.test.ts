@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
 import { HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
-import { actionsOf, customResourceId, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack } from './stack-fixture';
+import { actionsOf, customResourceId, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack, secretId } from './stack-fixture';
 
 describe('LightsailBucketAccessKeyProvider', () => {
   test('the handler bundle exists (run `npm run build` first)', () => {
@@ -266,8 +266,8 @@ describe('LightsailBucketAccessKeyProvider', () => {
           .filter((statement: { Action: unknown }) => JSON.stringify(statement.Action).includes('secretsmanager:'))
           .map((statement: { Resource: unknown }) => statement.Resource);
       };
-      expect(secretsGrantedTo(first)).toEqual([stack.resolve(one.secret.secretArn)]);
-      expect(secretsGrantedTo(second)).toEqual([stack.resolve(two.secret.secretArn)]);
+      expect(secretsGrantedTo(first)).toEqual([{ Ref: secretId(one) }]);
+      expect(secretsGrantedTo(second)).toEqual([{ Ref: secretId(two) }]);
     });
 
     test('a provider of another stack is a synth error that says why', () => {

@@ -16,6 +16,7 @@ import {
   newStack,
   RESOURCE_TYPE,
   resourcesOf,
+  secretArnAfterKey,
   secretId,
 } from './stack-fixture';
 
@@ -186,9 +187,9 @@ describe('LightsailBucketAccessKey', () => {
       expect(ofName.bucketName).toEqual('made-elsewhere');
     });
 
-    test('secret is the key\'s secret', () => {
-      expect(stack.resolve(ofBucket.secret.secretArn)).toEqual({ Ref: secretId(ofBucket) });
-      expect(stack.resolve(ofName.secret.secretArn)).toEqual({ Ref: secretId(ofName) });
+    test('secret is the key\'s secret, handed out so that its users come after the key', () => {
+      expect(stack.resolve(ofBucket.secret.secretArn)).toEqual(secretArnAfterKey(ofBucket));
+      expect(stack.resolve(ofName.secret.secretArn)).toEqual(secretArnAfterKey(ofName));
     });
   });
 
@@ -562,7 +563,7 @@ describe('LightsailBucketAccessKey', () => {
 
     test('outputs the access key id and the secret ARN', () => {
       template.hasOutput('AccessKeyId', { Value: { 'Fn::GetAtt': [customResourceId(key), 'AccessKeyId'] } });
-      template.hasOutput('SecretArn', { Value: { Ref: secretId(key) } });
+      template.hasOutput('SecretArn', { Value: secretArnAfterKey(key) });
     });
 
     test('the application role may read the key\'s secret', () => {

@@ -23,6 +23,14 @@ export function secretId(key: LightsailBucketAccessKey): string {
   return Stack.of(key).getLogicalId(key.node.findChild('Secret').node.defaultChild as CfnElement);
 }
 
+/**
+ * The secret's ARN as a consumer in the key's stack gets it (`key.secret.secretArn`): the secret's
+ * `Ref`, also naming the key's custom resource so that the consumer comes after the key.
+ */
+export function secretArnAfterKey(key: LightsailBucketAccessKey): unknown {
+  return { 'Fn::Select': [0, [{ Ref: secretId(key) }, { 'Fn::GetAtt': [customResourceId(key), 'AccessKeyId'] }]] };
+}
+
 export interface Statement {
   readonly Effect: string;
   readonly Action: string | string[];
