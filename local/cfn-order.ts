@@ -76,8 +76,29 @@ export interface OrderOptions {
    * only happens to run late under 'parallel' runs as early as its dependencies allow.
    */
   readonly eager?: readonly string[];
+  /**
+   * Resources that start only once every other resource is done, except those that wait for them: a
+   * valid order that favours the stack (its consumers last).
+   */
+  readonly late?: readonly string[];
   /** Keep going after a failure with what does not wait for the failed resource (stack deletes). Default: stop starting. */
   readonly continueAfterFailure?: boolean;
+}
+
+/** The ids that wait for one of `roots`, directly or through others. */
+function dependentsOf(roots: ReadonlySet<string>, ids: readonly string[], waitsFor: Map<string, string[]>): Set<string> {
+  const result = new Set<string>();
+  let grew = roots.size > 0;
+  while (grew) {
+    grew = false;
+    for (const logicalId of ids) {
+      if (!result.has(logicalId) && (waitsFor.get(logicalId) ?? []).some((other) => roots.has(other) || result.has(other))) {
+        result.add(logicalId);
+        grew = true;
+      }
+    }
+  }
+  return result;
 }
 
 /**
@@ -99,10 +120,13 @@ export async function runInOrder(
   // A run that throws is a bug of the engine, not a resource failure: rethrown once the others finish.
   const errors: unknown[] = [];
   const eager = new Set(options.eager ?? []);
+  const late = new Set(options.late ?? []);
+  const afterLate = dependentsOf(late, ids, waitsFor);
+  const othersLeft = () => [...pending, ...running.keys()].some((logicalId) => !late.has(logicalId) && !afterLate.has(logicalId));
   const blockedBy = (logicalId: string) => (waitsFor.get(logicalId) ?? []).filter((other) => pending.has(other) || running.has(other) || failed.includes(other));
   for (;;) {
     if (failed.length === 0 || options.continueAfterFailure) {
-      const ready = [...pending].filter((logicalId) => blockedBy(logicalId).length === 0);
+      const ready = [...pending].filter((logicalId) => blockedBy(logicalId).length === 0 && (!late.has(logicalId) || !othersLeft()));
       const eagerReady = ready.filter((logicalId) => eager.has(logicalId));
       const eagerRunning = [...running.keys()].some((logicalId) => eager.has(logicalId));
       let toStart = eagerReady.length > 0 ? eagerReady : eagerRunning ? [] : ready;

@@ -53,15 +53,17 @@ export function isIamResource(resource: TemplateResource): boolean {
 }
 
 /**
- * The properties whose change makes CloudFormation replace the physical resource (among those the
- * emulator has): BucketName of AWS::Lightsail::Bucket and Name of AWS::SecretsManager::Secret are
- * "Update requires: Replacement" in their resource type references. Anything else is updated in place.
+ * The properties whose change makes CloudFormation replace the physical resource: BucketName of
+ * AWS::Lightsail::Bucket, Name of AWS::SecretsManager::Secret, and every property of
+ * AWS::ECS::TaskDefinition (a new revision) are "Update requires: Replacement" in their resource type
+ * references. Anything else is updated in place.
  */
 export function replacesPhysicalResource(before: TemplateResource, after: TemplateResource): boolean {
   const changed = (property: string) => JSON.stringify(before.Properties?.[property]) !== JSON.stringify(after.Properties?.[property]);
   switch (after.Type) {
     case 'AWS::Lightsail::Bucket': return changed('BucketName');
     case 'AWS::SecretsManager::Secret': return changed('Name');
+    case 'AWS::ECS::TaskDefinition': return true;
     default: return false;
   }
 }

@@ -127,7 +127,8 @@ export async function deleteInOrder(engine: LocalCloudFormation, items: Resource
     engine.log.resource(logicalId, type, 'DELETE_COMPLETE', { physicalId: state.physicalId });
     return true;
   };
-  await runInOrder([...byId.keys()], dependents(items), remove, { ...options, continueAfterFailure: true });
+  // Only the concurrency carries over: eager and late name resources of a deployment's order, not of its deletes.
+  await runInOrder([...byId.keys()], dependents(items), remove, { concurrency: options.concurrency, continueAfterFailure: true });
   return { failed };
 }
 

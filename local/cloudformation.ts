@@ -39,6 +39,10 @@ export interface DeployOptions extends OrderOptions {
   readonly lostResponses?: readonly string[];
   /** Steps of the rollback that fail: the rollback Update or Delete of these resources, with this reason. */
   readonly rollbackFailures?: Readonly<Record<string, string>>;
+  /** Deletes of the cleanup phase that fail, with this reason. */
+  readonly cleanupFailures?: Readonly<Record<string, string>>;
+  /** Called when the rollback starts (e.g. a transient fault is over). */
+  readonly onRollback?: () => void;
 }
 
 /** What a consumer read, and when. */
@@ -105,6 +109,7 @@ export class LocalCloudFormation {
     this.log.stack(deployment.previous ? 'UPDATE_IN_PROGRESS' : 'CREATE_IN_PROGRESS');
     await runInOrder(Object.keys(template.Resources), dependencyGraph(template), (logicalId) => this.deployResource(deployment, logicalId), options);
     if (deployment.failure !== undefined) {
+      options.onRollback?.();
       await (deployment.previous ? rollBackUpdate(this, deployment) : rollBackCreate(this, deployment));
       return this.status!;
     }
@@ -115,7 +120,9 @@ export class LocalCloudFormation {
     }
     this.log.stack('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
     const removed = [...deployment.before.values()].filter((state) => template.Resources[state.logicalId] === undefined);
-    await deleteInOrder(this, [...deployment.replaced.values(), ...removed], options, { replaced: new Set(deployment.replaced.keys()) });
+    await deleteInOrder(this, [...deployment.replaced.values(), ...removed], options, {
+      replaced: new Set(deployment.replaced.keys()), failures: options.cleanupFailures,
+    });
     removed.forEach((state) => this.states.delete(state.logicalId));
     this.deployed = template;
     this.log.stack('UPDATE_COMPLETE');
@@ -134,15 +141,33 @@ export class LocalCloudFormation {
    * Starts a task of an ECS task definition of the stack: the agent reads each container's
    * Secrets[].ValueFrom now (not at deployment), or the start fails with ECS's reason.
    */
-  public startTask(taskDefinitionId: string): Record<string, Record<string, string>> {
+  public startTask(taskDefinitionId: string, startedBy = taskDefinitionId): Record<string, Record<string, string>> {
     const state = this.states.get(taskDefinitionId);
     if (state?.resource.Type !== 'AWS::ECS::TaskDefinition') {
       throw new Error(`${taskDefinitionId} is no AWS::ECS::TaskDefinition of the stack`);
     }
     const definitions = (state.properties.ContainerDefinitions ?? []) as Parameters<typeof readTaskSecrets>[0];
     const { environment, references } = readTaskSecrets(definitions, this.emulator);
-    this.secretReads.push({ logicalId: taskDefinitionId, action: 'TaskStart', stackStatus: this.status, references });
+    this.secretReads.push({ logicalId: startedBy, action: 'TaskStart', stackStatus: this.status, references });
     return environment;
+  }
+
+  /**
+   * An ECS service starts its tasks when it is created or updated, and CloudFormation waits for it to
+   * reach a steady state: a task that cannot read its secrets never lets it, and the resource fails.
+   */
+  private startServiceTasks(next: Pick<ResourceState, 'logicalId' | 'resource' | 'properties'>): void {
+    if (next.resource.Type !== 'AWS::ECS::Service') {
+      return;
+    }
+    const taskDefinition = [...this.states.values()].find((state) => state.physicalId === next.properties.TaskDefinition);
+    if (taskDefinition) {
+      try {
+        this.startTask(taskDefinition.logicalId, next.logicalId);
+      } catch (error) {
+        throw new ResourceFailure(`ECS service ${next.logicalId} did not stabilize: a task failed to start: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** What Ref and Fn::GetAtt return now: the physical ids and attributes of the resources as deployed. */
@@ -206,6 +231,7 @@ export class LocalCloudFormation {
         throw error;
       }
     }
+    this.startServiceTasks(next);
     const { physicalId, attributes } = this.resources.createNative(next.logicalId, next.resource, next.properties);
     return this.record(deployment, 'created', { ...next, physicalId, attributes });
   }
@@ -233,6 +259,7 @@ export class LocalCloudFormation {
       const { physicalId, attributes } = this.resources.createNative(next.logicalId, next.resource, next.properties);
       return this.record(deployment, 'replaced', { ...next, physicalId, attributes }, old);
     }
+    this.startServiceTasks(next);
     this.resources.updateNative(next.resource, next.properties);
     return this.record(deployment, 'updated', { ...next, physicalId: old.physicalId, attributes: old.attributes }, old);
   }
