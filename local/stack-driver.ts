@@ -25,7 +25,7 @@ export interface SynthesizedStack {
   readonly template: Template;
 }
 
-type RequestType = 'Create' | 'Update' | 'Delete';
+export type RequestType = 'Create' | 'Update' | 'Delete';
 
 interface FrameworkModules {
   readonly onEvent: (event: object) => Promise<void>;
@@ -47,6 +47,27 @@ export interface StackDriverOptions {
    * emulator: e.g. a proxy in front of it that adds latency. Default: the emulator's endpoint.
    */
   readonly endpoint?: string;
+  /**
+   * Provision the template's buckets, secrets and functions at construction and before each update.
+   * false: the caller provisions them one at a time (provisionResource), in CloudFormation's order,
+   * as local/cloudformation.ts does. Default true.
+   */
+  readonly provisionTemplate?: boolean;
+}
+
+/** What `Ref` and `Fn::GetAtt` return for a physical resource the driver provisioned. */
+export interface ProvisionedResource {
+  readonly ref: string;
+  readonly attributes: Record<string, string>;
+}
+
+/** Options of send(); explicit properties replace the ones resolved from the template. */
+export interface SendOptions {
+  readonly requestId: string;
+  readonly physicalResourceId?: string;
+  readonly oldTemplate?: Template;
+  readonly resourceProperties?: Record<string, unknown>;
+  readonly oldResourceProperties?: Record<string, unknown>;
 }
 
 /** One event in flight through the framework: where its invocation, response and log lines go. */
@@ -96,12 +117,14 @@ export class StackDriver {
   public invocations = 0;
 
   /** Provisioned resources by physicalKey(). */
-  private readonly physical: Record<string, { ref: string; attributes: Record<string, string> }> = {};
+  private readonly physical: Record<string, ProvisionedResource> = {};
   private readonly stackId: string;
 
   constructor(private readonly emulator: AwsEmulator, public readonly stack: SynthesizedStack, private readonly options: StackDriverOptions = {}) {
     this.stackId = `arn:aws:cloudformation:${emulator.region}:${emulator.accountId}:stack/${stack.stackName}/${randomUUID()}`;
-    this.provision(stack.template);
+    if (options.provisionTemplate !== false) {
+      this.provision(stack.template);
+    }
   }
 
   public keyLogicalIds(template: Template = this.stack.template): string[] {
@@ -114,20 +137,38 @@ export class StackDriver {
    */
   public provision(template: Template): void {
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
-      const key = this.physicalKey(logicalId, resource);
-      if (key === undefined || this.physical[key] !== undefined) {
-        continue;
-      }
-      if (resource.Type === 'AWS::Lightsail::Bucket') {
-        const bucket = this.emulator.createBucket(String(resource.Properties?.BucketName));
-        this.physical[key] = { ref: bucket.name, attributes: { BucketArn: bucket.arn, Url: bucket.url } };
-      } else if (resource.Type === 'AWS::SecretsManager::Secret') {
-        const name = String(resource.Properties?.Name ?? `${logicalId}-${randomUUID().replace(/-/g, '').slice(0, 12)}`);
-        this.physical[key] = { ref: this.emulator.createSecret(name).arn, attributes: {} };
-      } else {
-        const arn = `arn:aws:lambda:${this.emulator.region}:${this.emulator.accountId}:function:${logicalId}`;
-        this.physical[key] = { ref: logicalId, attributes: { Arn: arn } };
-      }
+      this.provisionResource(logicalId, resource);
+    }
+  }
+
+  /** provision() for one resource; its physical resource, or undefined for a type the driver does not make. */
+  public provisionResource(logicalId: string, resource: TemplateResource): ProvisionedResource | undefined {
+    const key = this.physicalKey(logicalId, resource);
+    if (key === undefined || this.physical[key] !== undefined) {
+      return key === undefined ? undefined : this.physical[key];
+    }
+    if (resource.Type === 'AWS::Lightsail::Bucket') {
+      const bucket = this.emulator.createBucket(String(resource.Properties?.BucketName));
+      this.physical[key] = { ref: bucket.name, attributes: { BucketArn: bucket.arn, Url: bucket.url } };
+    } else if (resource.Type === 'AWS::SecretsManager::Secret') {
+      const name = String(resource.Properties?.Name ?? `${logicalId}-${randomUUID().replace(/-/g, '').slice(0, 12)}`);
+      this.physical[key] = { ref: this.emulator.createSecret(name).arn, attributes: {} };
+    } else {
+      const arn = `arn:aws:lambda:${this.emulator.region}:${this.emulator.accountId}:function:${logicalId}`;
+      this.physical[key] = { ref: logicalId, attributes: { Arn: arn } };
+    }
+    return this.physical[key];
+  }
+
+  /** Deletes what provisionResource() made, as CloudFormation does: bucket with force, secret without recovery window. */
+  public deprovisionResource(logicalId: string, resource: TemplateResource): void {
+    const key = this.physicalKey(logicalId, resource) ?? '';
+    const provisioned = this.physical[key];
+    delete this.physical[key];
+    if (provisioned && resource.Type === 'AWS::Lightsail::Bucket') {
+      this.emulator.deleteBucket(provisioned.ref, { missingOk: true });
+    } else if (provisioned && resource.Type === 'AWS::SecretsManager::Secret') {
+      this.emulator.deleteSecret(provisioned.ref);
     }
   }
 
@@ -156,7 +197,9 @@ export class StackDriver {
   }
 
   public update(logicalId: string, physicalResourceId: string, template: Template, oldTemplate: Template, requestId = randomUUID()): Promise<CfnResponse> {
-    this.provision(template);
+    if (this.options.provisionTemplate !== false) {
+      this.provision(template);
+    }
     return this.send('Update', logicalId, template, { physicalResourceId, oldTemplate, requestId });
   }
 
@@ -164,12 +207,7 @@ export class StackDriver {
     return this.send('Delete', logicalId, template, { physicalResourceId, requestId: randomUUID() });
   }
 
-  private async send(
-    requestType: RequestType,
-    logicalId: string,
-    template: Template,
-    options: { requestId: string; physicalResourceId?: string; oldTemplate?: Template },
-  ): Promise<CfnResponse> {
+  public async send(requestType: RequestType, logicalId: string, template: Template, options: SendOptions): Promise<CfnResponse> {
     const event = {
       RequestType: requestType,
       RequestId: options.requestId,
@@ -177,10 +215,11 @@ export class StackDriver {
       ResourceType: RESOURCE_TYPE,
       LogicalResourceId: logicalId,
       StackId: this.stackId,
-      ServiceToken: this.properties(logicalId, template).ServiceToken,
-      ResourceProperties: this.properties(logicalId, template),
+      ServiceToken: (options.resourceProperties ?? this.properties(logicalId, template)).ServiceToken,
+      ResourceProperties: options.resourceProperties ?? this.properties(logicalId, template),
       ...(options.physicalResourceId === undefined ? {} : { PhysicalResourceId: options.physicalResourceId }),
       ...(options.oldTemplate === undefined ? {} : { OldResourceProperties: this.properties(logicalId, options.oldTemplate) }),
+      ...(options.oldResourceProperties === undefined ? {} : { OldResourceProperties: options.oldResourceProperties }),
     };
     return this.runFramework(template, logicalId, event);
   }

@@ -132,12 +132,20 @@ export class AwsEmulator {
     return this.lightsail.createBucket(name);
   }
 
-  deleteBucket(name: string): void {
-    this.lightsail.deleteBucket(name);
+  /** Deletes the bucket and its keys (as CloudFormation's forced delete); `missingOk`: one gone already is no error. */
+  deleteBucket(name: string, options: { missingOk?: boolean } = {}): void {
+    if (!options.missingOk || this.lightsail.hasBucket(name)) {
+      this.lightsail.deleteBucket(name);
+    }
   }
 
   createSecret(name: string): { arn: string } {
     return this.secrets.createSecret(name);
+  }
+
+  /** Deletes the secret at once, without a recovery window, as CloudFormation does; one gone already is no error. */
+  deleteSecret(secretId: string): void {
+    this.secrets.forceDelete(secretId);
   }
 
   addForeignAccessKey(bucketName: string): { accessKeyId: string; secretAccessKey: string } {

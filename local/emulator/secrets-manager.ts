@@ -53,6 +53,13 @@ export class SecretsManagerBackend {
     return { arn };
   }
 
+  forceDelete(secretId: string): void {
+    const secret = this.lookup(secretId);
+    if (secret) {
+      this.secrets.delete(secret.name);
+    }
+  }
+
   secretVersions(secretId: string): Array<{ versionId: string; stages: string[]; secretString?: string }> {
     return this.setupSecret(secretId).versions.map((version) => ({
       versionId: version.versionId,
