@@ -51,7 +51,7 @@ function getAtt(logicalId: string, attribute: string, context: ResolveContext): 
   return value;
 }
 
-/** Resolves Ref, Fn::GetAtt, Fn::Join and Fn::Sub; anything else is an error in the test setup. */
+/** Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split; anything else is an error in the test setup. */
 export function resolve(value: unknown, context: ResolveContext): unknown {
   if (Array.isArray(value)) {
     return value.map((item) => resolve(item, context));
@@ -66,7 +66,7 @@ export function resolve(value: unknown, context: ResolveContext): unknown {
   return Object.fromEntries(entries.map(([key, item]) => [key, resolve(item, context)]));
 }
 
-function resolveIntrinsic(name: string, argument: unknown, context: ResolveContext): string {
+function resolveIntrinsic(name: string, argument: unknown, context: ResolveContext): unknown {
   switch (name) {
     case 'Ref':
       return ref(argument as string, context);
@@ -83,6 +83,21 @@ function resolveIntrinsic(name: string, argument: unknown, context: ResolveConte
         const [logicalId, attribute] = expression.split('.');
         return attribute === undefined ? ref(logicalId, context) : getAtt(logicalId, attribute, context);
       });
+    case 'Fn::Select': {
+      // The list may hold Ref and Fn::GetAtt; all of it is resolved, as CloudFormation needs every
+      // reference in it to exist (which is what orders a consumer after the key).
+      const [index, list] = argument as [unknown, unknown];
+      const items = resolve(list, context);
+      const position = Number(resolve(index, context));
+      if (!Array.isArray(items) || !Number.isInteger(position) || position < 0 || position >= items.length) {
+        throw new Error(`Fn::Select ${String(position)}: not an index of ${JSON.stringify(items)}`);
+      }
+      return items[position];
+    }
+    case 'Fn::Split': {
+      const [separator, source] = argument as [string, unknown];
+      return String(resolve(source, context)).split(separator);
+    }
     default:
       throw new Error(`${name} is not supported by the test resolver`);
   }
