@@ -3,7 +3,7 @@
  * AWS_ENDPOINT_URL and fake credentials. It runs the variant app through ts-node, from the repository
  * root, so cdk.json's context applies as it does to bin/example-app.ts.
  */
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -32,6 +32,7 @@ export class CdkCli {
   /** The cloud assembly (cdk.out) of the runs. */
   readonly outDir: string;
   private readonly home: string;
+  private readonly running = new Set<ChildProcess>();
 
   constructor(private readonly endpoint: string, private readonly region: string, private readonly account: string) {
     this.home = fs.mkdtempSync(path.join(os.tmpdir(), 'ministack-engine-cdk-'));
@@ -50,6 +51,11 @@ export class CdkCli {
     return this.run(['destroy', '--force', '--app', APP, ...contextArgs(context)]);
   }
 
+  /** Ends a run still going (a test that timed out): the CLI would otherwise poll a stopped ministack. */
+  stopRunning(): void {
+    this.running.forEach((child) => child.kill('SIGTERM'));
+  }
+
   removeHome(): void {
     fs.rmSync(this.home, { recursive: true, force: true });
   }
@@ -60,10 +66,12 @@ export class CdkCli {
     return new Promise((resolve, reject) => {
       const chunks: string[] = [];
       const child = spawn(CDK_BIN, fullArgs, { cwd: REPO, env: this.environment(), stdio: ['ignore', 'pipe', 'pipe'] });
+      this.running.add(child);
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
       child.once('error', reject);
       child.once('close', (code) => {
+        this.running.delete(child);
         const run = { command, code, output: chunks.join('') };
         this.runs.push(run);
         resolve(run);

@@ -16,7 +16,10 @@ fi
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ministack needs Python 3.10 or newer")'
 rm -rf "$venv"
 mkdir -p "$root/.engines"
-python3 -m venv "$venv"
+if ! python3 -m venv "$venv"; then
+  echo "ministack: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2
+  exit 1
+fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir --require-virtualenv -r "$requirements"
 "$venv/bin/pip" check
 # Every installed package is one requirements.txt pins, at that version: nothing resolved on the side.

@@ -66,6 +66,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  cdk?.stopRunning();
   cloud?.destroy();
   await ministack?.stop();
   await emulator?.stop();
