@@ -16,16 +16,21 @@ fi
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ministack needs Python 3.10 or newer")'
 rm -rf "$venv"
 mkdir -p "$root/.engines"
-if ! python3 -m venv "$venv"; then
-  echo "ministack: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2
-  exit 1
+# Debian's python3 has no ensurepip without python3-venv: then a venv without pip, filled by the
+# system's pip (`--python`, pip 22.3 or newer).
+if python3 -m venv "$venv" 2>/dev/null; then
+  pip=("$venv/bin/pip")
+else
+  rm -rf "$venv"
+  python3 -m venv --without-pip "$venv"
+  pip=(python3 -m pip --python "$venv/bin/python")
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir --require-virtualenv -r "$requirements"
-"$venv/bin/pip" check
+"${pip[@]}" install --quiet --disable-pip-version-check --no-cache-dir -r "$requirements"
+"${pip[@]}" check
 # Every installed package is one requirements.txt pins, at that version: nothing resolved on the side.
-if ! diff <("$venv/bin/pip" freeze | sort -f) <(grep -v '^#' "$requirements" | sort -f); then
+if ! diff <("${pip[@]}" freeze | sort -f) <(grep -v '^#' "$requirements" | sort -f); then
   echo "ministack: the venv differs from $requirements (lines above); pin the new versions there" >&2
   exit 1
 fi
 echo "$wanted" > "$stamp"
-echo "ministack: installed $("$venv/bin/pip" show ministack | sed -n 's/^Version: //p') into $venv"
+echo "ministack: installed $("${pip[@]}" show ministack | sed -n 's/^Version: //p') into $venv"
