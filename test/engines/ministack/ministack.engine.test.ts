@@ -106,7 +106,12 @@ test('create: one key, held by the secret as AWSCURRENT', async () => {
   const outputs = await cloud.outputs(STACK);
   // ministack: Ref of the secret is its name (AWS: its ARN). Either works as a SecretId.
   secretId = outputs.SecretArn;
+  expect(secretId).toMatch(new RegExp(`^${STACK}-AppKeySecret`));
   keys.first = outputs.AccessKeyId;
+  // ministack: the secret, created empty, had a version holding "" (AWS: no version), which the
+  // first key's PutSecretValue moved to AWSPREVIOUS.
+  const empty = (await cloud.secretVersions(secretId)).filter((version) => version.secretString === '');
+  expect(empty.map((version) => version.stages)).toEqual([['AWSPREVIOUS']]);
 
   await expectSettled({ bucketKeys: [keys.first], current: keys.first, issued: 1 });
 });
