@@ -1,4 +1,4 @@
-import { ArnFormat, CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Resource, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Resource, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,7 +10,7 @@ import { LightsailBucketAccessKeyProvider } from './access-key-provider';
 import { BUCKET_NAME_SCOPE_WARNING, NO_FREE_SLOT_WARNING, bucketIdentity, claimBucketSlot, describeBucket } from './bucket-budget';
 import { ATTRIBUTE_ACCESS_KEY_ID, AccessKeyResourceProperties, RESOURCE_TYPE } from './contract';
 import { ImportedAccessKey } from './imported-access-key';
-import { grantEncryptionKeyThroughSecretsManager, grantReadKeySecret } from './key-grants';
+import { anyBucketOf, grantReadKeySecret } from './key-grants';
 import { KeyRotationOptions } from './rotation';
 import { rotationFailedRule } from './rotation-alerts';
 import { bucketNameProblems, rotationPeriodProblems, secretNameProblems, serialProblems } from './validation';
@@ -201,12 +201,9 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
     this.accessKeyId = resource.getAttString(ATTRIBUTE_ACCESS_KEY_ID);
 
-    const bucketArn = props.bucket
-      ? props.bucket.bucketRef.bucketArn
-      : stack.formatArn({ service: 'lightsail', resource: 'Bucket', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    const handlerActions = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
-    // Permissions exist before the key is created, and outlive it until its deletion.
-    this.grantKeyManagement(provider.onEventFunction.role!, bucketArn, handlerActions).forEach((grant) => grant.applyBefore(resource));
+    const bucketArn = props.bucket ? props.bucket.bucketRef.bucketArn : anyBucketOf(stack);
+    // The provider owns its roles' statements: the key asks for its bucket and encryption key.
+    provider._grantKeyManagement({ bucketArn, encryptionKey: props.encryptionKey, dependent: resource });
 
     if (props.rotation) {
       const rotationFunction = provider._rotationFunctionForKey();
@@ -216,10 +213,9 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
         rotationRules: rotationRules(props.rotation.automaticallyAfter),
         rotateImmediatelyOnUpdate: props.rotation.rotateImmediatelyOnUpdate ?? false,
       });
+      provider._grantKeyRotation({ bucketArn, encryptionKey: props.encryptionKey, dependent: schedule });
       // The first key exists, and Secrets Manager may invoke the function, before any rotation.
       schedule.node.addDependency(resource, rotationFunction);
-      this.grantKeyManagement(rotationFunction.role!, bucketArn, ['secretsmanager:DescribeSecret', ...handlerActions])
-        .forEach((grant) => grant.applyBefore(schedule));
     }
   }
 
@@ -232,22 +228,6 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     this.secret.applyRemovalPolicy(policy);
     this.keyResource.applyRemovalPolicy(policy);
     this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
-  }
-
-  /** Creating and deleting keys of the bucket, reading and writing this key's secret. */
-  private grantKeyManagement(role: iam.IRole, bucketArn: string, secretActions: string[]): iam.Grant[] {
-    const grants = [
-      iam.Grant.addToPrincipal({
-        grantee: role,
-        actions: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
-        resourceArns: [bucketArn],
-      }),
-      iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.secret.secretArn] }),
-    ];
-    if (this.secret.encryptionKey) {
-      grants.push(grantEncryptionKeyThroughSecretsManager(this.secret, role, 'kms:Decrypt', 'kms:GenerateDataKey'));
-    }
-    return grants;
   }
 
   /**

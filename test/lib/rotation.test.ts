@@ -80,13 +80,15 @@ describe('rotation', () => {
         Action: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
         Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.node.findChild('Bucket') as lightsail.CfnBucket), 'BucketArn'] },
       });
-      for (const key of created) {
-        expect(statements).toContainEqual({
-          Effect: 'Allow',
-          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-          Resource: { Ref: secretId(key) },
-        });
-      }
+      // Both keys' secrets, and no other, through the one statement on the stack's secrets.
+      expect(statements.filter((statement: { Action: string[] }) => JSON.stringify(statement.Action).includes('secretsmanager:'))).toEqual([{
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:us-east-1:123456789012:secret:*']] },
+        Condition: { StringEquals: { 'aws:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } } },
+      }]);
+      // Deleting keys stays on the keys' bucket: rotation never cleans up after a template change.
+      expect(JSON.stringify(statements)).not.toContain(':Bucket/*');
       expect(statements.flatMap(actionsOf).filter((action: string) => action.includes('*'))).toEqual([]);
       expect(JSON.stringify(statements)).not.toMatch(/GetRandomPassword|DeleteSecret/);
     });
