@@ -203,7 +203,8 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
 
     const bucketArn = props.bucket ? props.bucket.bucketRef.bucketArn : anyBucketOf(stack);
     // The provider owns its roles' statements: the key asks for its bucket and encryption key.
-    provider._grantKeyManagement({ bucketArn, encryptionKey: props.encryptionKey, dependent: resource });
+    const request = { bucketArn, secretArn: secret.secretArn, encryptionKey: props.encryptionKey };
+    provider._grantKeyManagement({ ...request, dependent: resource });
 
     if (props.rotation) {
       const rotationFunction = provider._rotationFunctionForKey();
@@ -213,7 +214,7 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
         rotationRules: rotationRules(props.rotation.automaticallyAfter),
         rotateImmediatelyOnUpdate: props.rotation.rotateImmediatelyOnUpdate ?? false,
       });
-      provider._grantKeyRotation({ bucketArn, encryptionKey: props.encryptionKey, dependent: schedule });
+      provider._grantKeyRotation({ ...request, dependent: schedule });
       // The first key exists, and Secrets Manager may invoke the function, before any rotation.
       schedule.node.addDependency(resource, rotationFunction);
     }

@@ -26,6 +26,8 @@ export const STACK_ID_TAG = 'aws:cloudformation:stack-id';
 export interface KeyManagementRequest {
   /** The key's bucket: its ARN, or `arn:aws:lightsail:REGION:ACCOUNT:Bucket/*` for a bucket known by name. */
   readonly bucketArn: string;
+  /** The key's secret. */
+  readonly secretArn: string;
   /** The customer managed key that encrypts the key's secret. */
   readonly encryptionKey?: kms.IKey;
   /** What needs the permissions: it is created after them, and deleted before them. */
@@ -41,9 +43,9 @@ export interface KeyManagementRequest {
  * sends the Delete of a replaced key (with the OLD bucket and the OLD secret) in the cleanup phase,
  * AFTER every update. That Delete runs under the new policy, which may name neither the old bucket
  * (moved, replaced or dropped) nor the old secret (renamed with `secretName`: replaced).
- * - Secrets: every secret of this stack (tagged by CloudFormation with the stack's id), whichever
- *   template named it; no other secret.
- * - Deleting keys (handler only): any Lightsail bucket of the stack's account and region. Lightsail's
+ * - Secrets (handler): every secret of this stack (tagged by CloudFormation with the stack's id),
+ *   whichever template named it; no other secret. Rotation: the rotating keys' secrets only.
+ * - Deleting keys (handler; rotation: the keys' buckets only): any Lightsail bucket of the stack's account and region. Lightsail's
  *   Bucket ARN uses an internal id, not the name, so a bucket the template no longer names cannot be
  *   named; and Lightsail buckets carry no CloudFormation tags to condition on: AWS::Lightsail::Bucket's
  *   schema declares no `cloudFormationSystemTags` (cfn-lint's aws-lightsail-bucket.json: only
@@ -62,43 +64,36 @@ export interface KeyManagementRequest {
  */
 export class RoleStatements {
   private readonly dependables: IDependable[] = [];
-  private readonly bucketArns = new Set<string>();
   private readonly encryptionKeys = new Set<kms.IKey>();
-  private keyCreation?: iam.PolicyStatement;
+  private readonly onBuckets: GrowingStatement;
+  private readonly onSecrets?: GrowingStatement;
 
   /**
    * @param secretActions the Secrets Manager actions the role's function calls
    * @param keyActionsOnNamedBuckets the Lightsail actions limited to the buckets the keys name
-   * @param deletesKeysAnywhere the role deletes keys of buckets a template may no longer name
+   * @param cleansUp the role's function cleans up after template changes (the handler): it may then
+   *   reach every secret of the stack and delete keys of any bucket of the account and region;
+   *   otherwise (rotation) only the secrets and buckets the keys name now
    */
-  constructor(
-    private readonly role: iam.Role,
-    secretActions: string[],
-    private readonly keyActionsOnNamedBuckets: string[],
-    deletesKeysAnywhere: boolean,
-  ) {
+  constructor(private readonly role: iam.Role, secretActions: string[], keyActionsOnNamedBuckets: string[], cleansUp: boolean) {
     const stack = Stack.of(role);
-    this.add(new iam.PolicyStatement({
-      actions: secretActions,
-      resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      conditions: { StringEquals: { [`aws:ResourceTag/${STACK_ID_TAG}`]: stack.stackId } },
-    }));
-    if (deletesKeysAnywhere) {
+    if (cleansUp) {
+      this.add(new iam.PolicyStatement({
+        actions: secretActions,
+        resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        conditions: { StringEquals: { [`aws:ResourceTag/${STACK_ID_TAG}`]: stack.stackId } },
+      }));
       this.add(new iam.PolicyStatement({ actions: ['lightsail:DeleteBucketAccessKey'], resources: [anyBucketOf(stack)] }));
+    } else {
+      this.onSecrets = new GrowingStatement(secretActions, (statement) => this.add(statement));
     }
+    this.onBuckets = new GrowingStatement(keyActionsOnNamedBuckets, (statement) => this.add(statement));
   }
 
-  /** The key's bucket and encryption key; `dependent` comes after every statement of the role. */
+  /** The key's bucket, secret and encryption key; `dependent` comes after every statement of the role. */
   grantKey(request: KeyManagementRequest): void {
-    if (!this.bucketArns.has(request.bucketArn)) {
-      this.bucketArns.add(request.bucketArn);
-      if (this.keyCreation) {
-        this.keyCreation.addResources(request.bucketArn);
-      } else {
-        this.keyCreation = new iam.PolicyStatement({ actions: this.keyActionsOnNamedBuckets, resources: [request.bucketArn] });
-        this.add(this.keyCreation);
-      }
-    }
+    this.onBuckets.addResource(request.bucketArn);
+    this.onSecrets?.addResource(request.secretArn);
     if (request.encryptionKey && !this.encryptionKeys.has(request.encryptionKey)) {
       this.encryptionKeys.add(request.encryptionKey);
       this.add(encryptionKeyThroughSecretsManager(request.encryptionKey.keyArn, Stack.of(this.role).region, 'kms:Decrypt', 'kms:GenerateDataKey'));
@@ -109,6 +104,27 @@ export class RoleStatements {
 
   private add(statement: iam.PolicyStatement): void {
     this.dependables.push(this.role.addToPrincipalPolicy(statement).policyDependable!);
+  }
+}
+
+/** One statement whose resources grow with the keys, added to the role with its first resource. */
+class GrowingStatement {
+  private readonly resources = new Set<string>();
+  private statement?: iam.PolicyStatement;
+
+  constructor(private readonly actions: string[], private readonly addToRole: (statement: iam.PolicyStatement) => void) {}
+
+  addResource(arn: string): void {
+    if (this.resources.has(arn)) {
+      return;
+    }
+    this.resources.add(arn);
+    if (this.statement) {
+      this.statement.addResources(arn);
+    } else {
+      this.statement = new iam.PolicyStatement({ actions: this.actions, resources: [arn] });
+      this.addToRole(this.statement);
+    }
   }
 }
 
