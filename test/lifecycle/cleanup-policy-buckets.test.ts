@@ -48,6 +48,14 @@ test('the key\'s bucket replaced (a new BucketName): the old key is deleted from
   expect(emulator.accessKeys('policy-old-bucket')).toEqual([]);
 });
 
+test('the key\'s bucket dropped from the stack (the key now on another bucket of the stack): the old key is deleted from the dropped bucket', async () => {
+  await update(
+    { buckets: { Dropped: 'policy-dropped-bucket', Kept: 'policy-kept-bucket' }, keys: [{ id: 'Key', bucket: 'Dropped' }] },
+    { buckets: { Kept: 'policy-kept-bucket' }, keys: [{ id: 'Key', bucket: 'Kept' }] },
+  );
+  expect(emulator.accessKeys('policy-dropped-bucket')).toEqual([]);
+});
+
 test('the key\'s bucket dropped from the stack (the key now on a bucket made elsewhere): the old key is deleted from the dropped bucket', async () => {
   await update(
     { buckets: { Bucket: 'policy-dropped-bucket' }, keys: [{ id: 'Key', bucket: 'Bucket' }] },

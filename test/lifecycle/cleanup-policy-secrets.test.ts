@@ -60,10 +60,11 @@ test('a serial bump: the replaced key is deleted under the new policy', async ()
   expect(outcome.updated.Key).not.toBe(outcome.created.Key);
 });
 
-test('the default provider configured (DEFAULT_ID with properties), with a move to a bucket known by name: the cleanup runs under the configured provider\'s policy', async () => {
+test('the default provider configured (DEFAULT_ID with properties), with a move to another bucket of the stack: the cleanup runs under the configured provider\'s policy', async () => {
+  const buckets = { ...BUCKET, Other: 'policy-other-bucket' };
   await update(
-    { buckets: BUCKET, keys: [{ id: 'Key', bucket: 'Bucket' }] },
-    { buckets: BUCKET, configuredProvider: true, keys: [{ id: 'Key', bucketName: 'policy-made-elsewhere' }] },
+    { buckets, keys: [{ id: 'Key', bucket: 'Bucket' }] },
+    { buckets, configuredProvider: true, keys: [{ id: 'Key', bucket: 'Other' }] },
   );
   expect(emulator.accessKeys('policy-secret-bucket')).toEqual([]);
 });
