@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { KeyManagementRequest, RoleStatements } from './key-grants';
 
 /** The handler bundles that `npm run build` writes and `npm pack` ships. */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'lambda', 'dist', 'on-event');
@@ -108,7 +109,9 @@ export class LightsailBucketAccessKeyProvider extends Construct {
 
   private readonly props: LightsailBucketAccessKeyProviderProps;
   private readonly logGroup: logs.LogGroup;
-  private rotation?: lambda.Function;
+  private readonly handlerRole: iam.Role;
+  private handlerStatements?: RoleStatements;
+  private rotation?: { readonly function: lambda.Function; readonly statements: RoleStatements };
 
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProviderProps = {}) {
     if (id === LightsailBucketAccessKeyProvider.DEFAULT_ID && scope.node.tryFindChild(id) instanceof LightsailBucketAccessKeyProvider) {
@@ -124,7 +127,7 @@ export class LightsailBucketAccessKeyProvider extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.onEventFunction = this.lightsailFunction({
+    const onEvent = this.lightsailFunction({
       roleId: 'HandlerRole',
       functionId: 'OnEventHandler',
       assetDir: HANDLER_ASSET_DIR,
@@ -133,6 +136,8 @@ export class LightsailBucketAccessKeyProvider extends Construct {
       // still reaches its clean-up; shorter than the custom resource's service timeout.
       timeout: Duration.minutes(5),
     });
+    this.onEventFunction = onEvent.function;
+    this.handlerRole = onEvent.role;
 
     const frameworkRole = new iam.Role(this, 'FrameworkRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -157,13 +162,30 @@ export class LightsailBucketAccessKeyProvider extends Construct {
    * `rotation` uses this provider; `undefined` until then. For monitoring: `rotationFunction.metricErrors()`.
    */
   public get rotationFunction(): lambda.IFunction | undefined {
-    return this.rotation;
+    return this.rotation?.function;
+  }
+
+  /**
+   * The statements a key needs on the handler's role: creating keys of its bucket, deleting the keys
+   * it leaves behind, its secret and encryption key. `request.dependent` (the key's custom resource)
+   * is created after them and deleted before them. See RoleStatements for why each is scoped as it is.
+   * @internal
+   */
+  public _grantKeyManagement(request: KeyManagementRequest): void {
+    // Secret reads and writes of the default Provider's framework role would go here too; it has none.
+    this.handlerStatements ??= new RoleStatements(
+      this.handlerRole,
+      ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      ['lightsail:CreateBucketAccessKey'],
+      true,
+    );
+    this.handlerStatements.grantKey(request);
   }
 
   /** The rotation function, created on first use. @internal */
   public _rotationFunctionForKey(): lambda.IFunction {
     if (!this.rotation) {
-      this.rotation = this.lightsailFunction({
+      const rotation = this.lightsailFunction({
         roleId: 'RotationRole',
         functionId: 'RotationFunction',
         assetDir: ROTATION_ASSET_DIR,
@@ -171,16 +193,33 @@ export class LightsailBucketAccessKeyProvider extends Construct {
         // Covers testSecret's wait for a new key to propagate, after retried SDK calls.
         timeout: Duration.minutes(2),
       });
-      this.rotation.addPermission('InvokedBySecretsManager', {
+      rotation.function.addPermission('InvokedBySecretsManager', {
         principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
         sourceAccount: Stack.of(this).account,
       });
+      // Rotation works on the key's current bucket only: it never cleans up after a template change.
+      const statements = new RoleStatements(
+        rotation.role,
+        ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
+        false,
+      );
+      this.rotation = { function: rotation.function, statements };
     }
-    return this.rotation;
+    return this.rotation.function;
+  }
+
+  /**
+   * The statements a rotating key needs on the rotation function's role: its bucket, secret and
+   * encryption key. `request.dependent` (the key's rotation schedule) comes after them. @internal
+   */
+  public _grantKeyRotation(request: KeyManagementRequest): void {
+    this._rotationFunctionForKey();
+    this.rotation!.statements.grantKey(request);
   }
 
   /** A function with its own role: logs to the shared log group, reads any bucket's key list. */
-  private lightsailFunction(spec: FunctionSpec): lambda.Function {
+  private lightsailFunction(spec: FunctionSpec): { function: lambda.Function; role: iam.Role } {
     // Own roles instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
     const role = new iam.Role(this, spec.roleId, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -193,7 +232,7 @@ export class LightsailBucketAccessKeyProvider extends Construct {
       resources: ['*'],
     }));
     this.grantNetworkInterfaces(role);
-    return new lambda.Function(this, spec.functionId, {
+    const fn = new lambda.Function(this, spec.functionId, {
       description: spec.description,
       code: lambda.Code.fromAsset(spec.assetDir),
       handler: 'index.handler',
@@ -207,6 +246,7 @@ export class LightsailBucketAccessKeyProvider extends Construct {
       vpcSubnets: this.props.vpcSubnets,
       securityGroups: this.props.securityGroups,
     });
+    return { function: fn, role };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Resource, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, CustomResource, Duration, RemovalPolicy, Resource, SecretValue, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,7 +10,7 @@ import { LightsailBucketAccessKeyProvider } from './access-key-provider';
 import { BUCKET_NAME_SCOPE_WARNING, NO_FREE_SLOT_WARNING, bucketIdentity, claimBucketSlot, describeBucket } from './bucket-budget';
 import { ATTRIBUTE_ACCESS_KEY_ID, AccessKeyResourceProperties, RESOURCE_TYPE } from './contract';
 import { ImportedAccessKey } from './imported-access-key';
-import { grantEncryptionKeyThroughSecretsManager, grantReadKeySecret } from './key-grants';
+import { anyBucketOf, grantReadKeySecret } from './key-grants';
 import { KeyRotationOptions } from './rotation';
 import { rotationFailedRule } from './rotation-alerts';
 import { SecretAfterKey } from './secret-after-key';
@@ -210,12 +210,10 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     this.secret = new SecretAfterKey(this, 'SecretAfterKey', secret, this.accessKeyId);
     this.secretAccessKey = this.secret.secretValueFromJson('secretAccessKey');
 
-    const bucketArn = props.bucket
-      ? props.bucket.bucketRef.bucketArn
-      : stack.formatArn({ service: 'lightsail', resource: 'Bucket', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    const handlerActions = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
-    // Permissions exist before the key is created, and outlive it until its deletion.
-    this.grantKeyManagement(provider.onEventFunction.role!, bucketArn, handlerActions).forEach((grant) => grant.applyBefore(resource));
+    const bucketArn = props.bucket ? props.bucket.bucketRef.bucketArn : anyBucketOf(stack);
+    // The provider owns its roles' statements: the key asks for its bucket and encryption key.
+    const request = { bucketArn, secretArn: secret.secretArn, encryptionKey: props.encryptionKey };
+    provider._grantKeyManagement({ ...request, dependent: resource });
 
     if (props.rotation) {
       const rotationFunction = provider._rotationFunctionForKey();
@@ -225,10 +223,9 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
         rotationRules: rotationRules(props.rotation.automaticallyAfter),
         rotateImmediatelyOnUpdate: props.rotation.rotateImmediatelyOnUpdate ?? false,
       });
+      provider._grantKeyRotation({ ...request, dependent: schedule });
       // The first key exists, and Secrets Manager may invoke the function, before any rotation.
       schedule.node.addDependency(resource, rotationFunction);
-      this.grantKeyManagement(rotationFunction.role!, bucketArn, ['secretsmanager:DescribeSecret', ...handlerActions])
-        .forEach((grant) => grant.applyBefore(schedule));
     }
   }
 
@@ -241,22 +238,6 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
     this.keySecret.applyRemovalPolicy(policy);
     this.keyResource.applyRemovalPolicy(policy);
     this.keyResource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
-  }
-
-  /** Creating and deleting keys of the bucket, reading and writing this key's secret. */
-  private grantKeyManagement(role: iam.IRole, bucketArn: string, secretActions: string[]): iam.Grant[] {
-    const grants = [
-      iam.Grant.addToPrincipal({
-        grantee: role,
-        actions: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
-        resourceArns: [bucketArn],
-      }),
-      iam.Grant.addToPrincipal({ grantee: role, actions: secretActions, resourceArns: [this.keySecret.secretArn] }),
-    ];
-    if (this.keySecret.encryptionKey) {
-      grants.push(grantEncryptionKeyThroughSecretsManager(this.keySecret, role, 'kms:Decrypt', 'kms:GenerateDataKey'));
-    }
-    return grants;
   }
 
   /**

@@ -5,6 +5,7 @@ import { format } from 'util';
 import { RESOURCE_TYPE } from '../lib/contract';
 import type { AwsEmulator } from './emulator';
 import { LambdaFunctionSpec, invokeInChildProcess } from './lambda-runner';
+import { cloudFormationTags, functionCredentials, installPolicies } from './stack-iam';
 import { ResolveContext, Template, TemplateResource, resolve, resourcesOfType, stringifyScalars } from './template';
 
 /** The body the Provider framework PUTs to CloudFormation's response URL. */
@@ -124,7 +125,24 @@ export class StackDriver {
     this.stackId = `arn:aws:cloudformation:${emulator.region}:${emulator.accountId}:stack/${stack.stackName}/${randomUUID()}`;
     if (options.provisionTemplate !== false) {
       this.provision(stack.template);
+      this.applyPolicies(stack.template);
     }
+  }
+
+  /**
+   * Deploys the identity policies of the template's roles, as CloudFormation updates them in place:
+   * from now on, each function's requests are authorized against its role's policies in this
+   * template (local/stack-iam.ts, local/emulator/iam.ts). create() and update() call it first with
+   * the template they deploy (a role's policy is a dependency of the custom resource, so it is
+   * updated before it); delete() does not (cleanup, and removed resources, run under the policies of
+   * the latest template deployed). The whole-stack player (local/cloudformation.ts) provisions
+   * resources itself and calls it whenever it creates, updates or restores an IAM resource.
+   */
+  public applyPolicies(template: Template): void {
+    if (this.options.provisionTemplate !== false) {
+      this.provision(template);
+    }
+    installPolicies(this.emulator, template, this.context(template));
   }
 
   public keyLogicalIds(template: Template = this.stack.template): string[] {
@@ -152,7 +170,16 @@ export class StackDriver {
       this.physical[key] = { ref: bucket.name, attributes: { BucketArn: bucket.arn, Url: bucket.url } };
     } else if (resource.Type === 'AWS::SecretsManager::Secret') {
       const name = String(resource.Properties?.Name ?? `${logicalId}-${randomUUID().replace(/-/g, '').slice(0, 12)}`);
-      this.physical[key] = { ref: this.emulator.createSecret(name).arn, attributes: {} };
+      const tags = cloudFormationTags(resource, logicalId, { ...this.context(this.stack.template), stackId: this.stackId });
+      this.physical[key] = { ref: this.emulator.createSecret(name, tags).arn, attributes: {} };
+    } else if (resource.Type === 'AWS::KMS::Key') {
+      const keyId = randomUUID();
+      this.physical[key] = { ref: keyId, attributes: { Arn: `arn:aws:kms:${this.emulator.region}:${this.emulator.accountId}:key/${keyId}` } };
+    } else if (resource.Type === 'AWS::Logs::LogGroup') {
+      const arn = `arn:aws:logs:${this.emulator.region}:${this.emulator.accountId}:log-group:${logicalId}:*`;
+      this.physical[key] = { ref: logicalId, attributes: { Arn: arn } };
+    } else if (resource.Type === 'AWS::IAM::Role') {
+      this.physical[key] = { ref: logicalId, attributes: { Arn: `arn:aws:iam::${this.emulator.accountId}:role/${logicalId}` } };
     } else {
       const arn = `arn:aws:lambda:${this.emulator.region}:${this.emulator.accountId}:function:${logicalId}`;
       this.physical[key] = { ref: logicalId, attributes: { Arn: arn } };
@@ -177,7 +204,11 @@ export class StackDriver {
     switch (resource.Type) {
       case 'AWS::Lightsail::Bucket': return `${logicalId}|${String(resource.Properties?.BucketName)}`;
       case 'AWS::SecretsManager::Secret': return `${logicalId}|${String(resource.Properties?.Name ?? '')}`;
-      case 'AWS::Lambda::Function': return logicalId;
+      case 'AWS::Lambda::Function':
+      case 'AWS::KMS::Key':
+      case 'AWS::Logs::LogGroup':
+      case 'AWS::IAM::Role':
+        return logicalId;
       default: return undefined;
     }
   }
@@ -192,17 +223,22 @@ export class StackDriver {
     return this.properties(logicalId, template).SecretArn;
   }
 
+  /** Deploys the template's policies, then sends Create. */
   public create(logicalId: string, template = this.stack.template, requestId = randomUUID()): Promise<CfnResponse> {
+    this.applyPolicies(template);
     return this.send('Create', logicalId, template, { requestId });
   }
 
+  /** Deploys the new template's policies, then sends Update. */
   public update(logicalId: string, physicalResourceId: string, template: Template, oldTemplate: Template, requestId = randomUUID()): Promise<CfnResponse> {
-    if (this.options.provisionTemplate !== false) {
-      this.provision(template);
-    }
+    this.applyPolicies(template);
     return this.send('Update', logicalId, template, { physicalResourceId, oldTemplate, requestId });
   }
 
+  /**
+   * Sends Delete with `template`'s properties (for a cleanup: the OLD template's), under the policies
+   * deployed last: nothing is deployed here.
+   */
   public delete(logicalId: string, physicalResourceId: string, template = this.stack.template): Promise<CfnResponse> {
     return this.send('Delete', logicalId, template, { physicalResourceId, requestId: randomUUID() });
   }
@@ -300,6 +336,8 @@ export class StackDriver {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: this.options.endpoint,
           AWS_ENDPOINT_URL_S3: this.options.endpoint,
         }),
+        // Its own principal: the emulator authorizes its requests against its role's policies.
+        ...functionCredentials(handlerId),
         PATH: process.env.PATH ?? '',
         AWS_LAMBDA_FUNCTION_NAME: handlerId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(properties.MemorySize ?? 128),
@@ -327,7 +365,7 @@ export class StackDriver {
         attributes[logicalId] = provisioned.attributes;
       }
     }
-    return { region: this.emulator.region, accountId: this.emulator.accountId, stackName: this.stack.stackName, refs, attributes };
+    return { region: this.emulator.region, accountId: this.emulator.accountId, stackName: this.stack.stackName, stackId: this.stackId, refs, attributes };
   }
 }
 

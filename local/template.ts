@@ -18,6 +18,8 @@ export interface ResolveContext {
   readonly region: string;
   readonly accountId: string;
   readonly stackName: string;
+  /** What `AWS::StackId` returns. */
+  readonly stackId?: string;
   /** What `Ref` returns, by logical id. */
   readonly refs: Record<string, string>;
   /** What `Fn::GetAtt` returns, by logical id and attribute. */
@@ -31,6 +33,7 @@ function pseudoParameter(name: string, context: ResolveContext): string | undefi
     case 'AWS::Partition': return 'aws';
     case 'AWS::URLSuffix': return 'amazonaws.com';
     case 'AWS::StackName': return context.stackName;
+    case 'AWS::StackId': return context.stackId;
     default: return undefined;
   }
 }

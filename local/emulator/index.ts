@@ -12,8 +12,10 @@
  */
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServiceError } from './errors';
 import { FaultBook, faultError } from './faults';
 import { DenyOptions, GateCounts, Gates, RateLimit } from './gates';
+import { IamAuthorizer, IamCounts, IamPrincipal, IamResource } from './iam';
 import { LightsailBackend } from './lightsail';
 import { Answer, Route, checkAuthorization, errorAnswer, signingKeyId, isS3Request, parseInput, readBody, routeOf, send, targetOf } from './protocol';
 import { S3Backend } from './s3';
@@ -23,6 +25,7 @@ import type { EmulatorCall, EmulatorOptions, FaultSpec, JsonObject, Place, Rotat
 
 export type { EmulatorCall, EmulatorOptions, FaultKind, FaultSpec, RotationOptions, ServiceName } from './types';
 export type { DenyOptions, GateCounts, RateLimit } from './gates';
+export type { IamCounts, IamPrincipal, IdentityPolicy } from './iam';
 export { MAX_KEYS_PER_BUCKET } from './lightsail';
 
 interface CallRecord {
@@ -69,6 +72,7 @@ export class AwsEmulator {
   private readonly s3: S3Backend;
   private readonly faults = new FaultBook();
   private readonly gates = new Gates();
+  private readonly iam: IamAuthorizer;
   private readonly held = new Set<HeldRequest>();
   private callLog: CallRecord[] = [];
   private stopped = false;
@@ -81,6 +85,7 @@ export class AwsEmulator {
     this.lightsail = new LightsailBackend(this.place, options.legacyNotFound ?? false);
     this.secrets = new SecretsManagerBackend(this.place);
     this.s3 = new S3Backend(this.place, this.lightsail);
+    this.iam = new IamAuthorizer(this.place);
   }
 
   /** Variables that point the SDK at the emulator (AWS_MAX_ATTEMPTS is deliberately not set). */
@@ -118,6 +123,7 @@ export class AwsEmulator {
     this.s3.reset();
     this.faults.clear();
     this.gates.clear();
+    this.iam.clear();
     this.callLog = [];
   }
 
@@ -139,8 +145,27 @@ export class AwsEmulator {
     }
   }
 
-  createSecret(name: string): { arn: string } {
-    return this.secrets.createSecret(name);
+  /** `tags`: the secret's tags, which IAM conditions (`aws:ResourceTag/...`) see. */
+  createSecret(name: string, tags: Record<string, string> = {}): { arn: string } {
+    return this.secrets.createSecret(name, tags);
+  }
+
+  /**
+   * From now on, requests signed with `accessKeyId` are authorized against these identity policies
+   * (see iam.ts); calling it again replaces them in place. reset() forgets every principal.
+   */
+  setPrincipalPolicies(accessKeyId: string, principal: IamPrincipal): void {
+    this.iam.setPrincipal(accessKeyId, principal);
+  }
+
+  /** The principal and policies requests signed with `accessKeyId` are judged by now, if any. */
+  principalPolicies(accessKeyId: string): IamPrincipal | undefined {
+    return this.iam.principal(accessKeyId);
+  }
+
+  /** How many requests IAM allowed and denied since the last reset(). */
+  iamCounts(): IamCounts {
+    return this.iam.countsOf();
   }
 
   /** Deletes the secret at once, without a recovery window, as CloudFormation does; one gone already is no error. */
@@ -273,7 +298,21 @@ export class AwsEmulator {
       return;
     }
     call.target = targetOf(input);
-    this.applyFaultOrExecute(response, call, signingKeyId(request.headers), () => this.execute(route, input));
+    const accessKeyId = signingKeyId(request.headers);
+    this.applyFaultOrExecute(response, call, accessKeyId, () => this.execute(route, input),
+      () => this.iam.authorize(accessKeyId, route.service, route.operation, this.iamResource(route, input)));
+  }
+
+  /** The resource IAM judges the request on (iam.ts says why each). */
+  private iamResource(route: Route, input: JsonObject): IamResource | undefined {
+    if (route.service === 'secretsmanager') {
+      return this.secrets.iamResource(input.SecretId);
+    }
+    if (['CreateBucketAccessKey', 'DeleteBucketAccessKey'].includes(route.operation)) {
+      const arn = this.lightsail.bucketArn(input.bucketName);
+      return arn === undefined ? undefined : { arn, tags: {} };
+    }
+    return { arn: '*', tags: {} };
   }
 
   /** S3 checks the signature after a fault: an injected fault stands for S3's front end failing. */
@@ -284,13 +323,29 @@ export class AwsEmulator {
     this.applyFaultOrExecute(response, call, signingKeyId(request.headers), () => this.s3.handle(s3Request, body));
   }
 
-  /** The gates answer first, as AWS's front end does; then an injected fault; then the service. */
-  private applyFaultOrExecute(response: ServerResponse, call: CallRecord, accessKeyId: string | undefined, execute: () => Answer): void {
+  /** The gates answer first, as AWS's front end does; then IAM; then an injected fault; then the service. */
+  private applyFaultOrExecute(
+    response: ServerResponse,
+    call: CallRecord,
+    accessKeyId: string | undefined,
+    execute: () => Answer,
+    authorize: () => Promise<ServiceError | undefined> = async () => undefined,
+  ): void {
     const gated = this.gates.check(call.service, accessKeyId);
     if (gated) {
       this.answer(response, call, errorAnswer(faultError(call.service, gated, call.operation, this.place, call.target)));
       return;
     }
+    authorize().then((denied) => {
+      if (denied) {
+        this.answer(response, call, errorAnswer(denied));
+      } else {
+        this.faultOrExecute(response, call, execute);
+      }
+    }, (error: unknown) => this.answer(response, call, errorAnswer(error)));
+  }
+
+  private faultOrExecute(response: ServerResponse, call: CallRecord, execute: () => Answer): void {
     const fault = this.faults.take(call.operation);
     if (!fault) {
       this.answer(response, call, execute());

@@ -104,6 +104,11 @@ export class LightsailBackend {
     return this.setupBucket(bucketName).keys.map(({ accessKeyId, status }) => ({ accessKeyId, status }));
   }
 
+  /** The ARN of a bucket that exists (IAM judges key creation and deletion on it). */
+  bucketArn(name: unknown): string | undefined {
+    return typeof name === 'string' ? this.buckets.get(name)?.arn : undefined;
+  }
+
   issuedSecretAccessKeys(): string[] {
     return [...this.issued];
   }

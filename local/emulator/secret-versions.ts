@@ -36,6 +36,8 @@ export interface SecretRecord {
   readonly versions: VersionRecord[];
   /** Absent until rotation is first configured. */
   rotation?: RotationConfig;
+  /** Its tags (CloudFormation adds its aws:cloudformation:* tags to the secrets it creates). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export function versionById(secret: SecretRecord, versionId: string): VersionRecord | undefined {

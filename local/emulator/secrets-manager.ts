@@ -39,7 +39,7 @@ export class SecretsManagerBackend {
   // ----- setup and inspection -----
 
   /** An empty secret (no versions), as AWS::SecretsManager::Secret without a value. */
-  createSecret(name: string): { arn: string } {
+  createSecret(name: string, tags: Record<string, string> = {}): { arn: string } {
     if (!SECRET_NAME.test(name)) {
       throw new Error(`Invalid secret name: ${name}`);
     }
@@ -49,7 +49,7 @@ export class SecretsManagerBackend {
     const { region, accountId } = this.place;
     const now = epochSeconds();
     const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${newSecretArnSuffix()}`;
-    this.secrets.set(name, { name, arn, createdDate: now, lastChangedDate: now, versions: [] });
+    this.secrets.set(name, { name, arn, createdDate: now, lastChangedDate: now, versions: [], tags: { ...tags } });
     return { arn };
   }
 
@@ -261,6 +261,22 @@ export class SecretsManagerBackend {
       secret.deletedDate = deletionDate;
     }
     return { ARN: secret.arn, Name: secret.name, DeletionDate: deletionDate };
+  }
+
+  /**
+   * What IAM judges a request on this SecretId against: the secret's ARN and tags; for a secret that
+   * does not exist, the id as an ARN, without tags.
+   */
+  iamResource(secretId: unknown): { arn: string; tags: Record<string, string> } | undefined {
+    if (typeof secretId !== 'string' || secretId === '') {
+      return undefined;
+    }
+    const secret = this.lookup(secretId);
+    if (secret) {
+      return { arn: secret.arn, tags: { ...secret.tags } };
+    }
+    const { region, accountId } = this.place;
+    return { arn: secretId.startsWith('arn:') ? secretId : `arn:aws:secretsmanager:${region}:${accountId}:secret:${secretId}`, tags: {} };
   }
 
   // ----- helpers -----

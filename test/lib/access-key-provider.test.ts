@@ -5,11 +5,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
 import { HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
-import { actionsOf, customResourceId, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack, secretId } from './stack-fixture';
+import { actionsOf, customResourceId, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack } from './stack-fixture';
 
 describe('LightsailBucketAccessKeyProvider', () => {
   test('the handler bundle exists (run `npm run build` first)', () => {
@@ -248,26 +249,34 @@ describe('LightsailBucketAccessKeyProvider', () => {
       template.hasResourceProperties('Custom::LightsailBucketAccessKey', { ServiceToken: stack.resolve(provider.serviceToken) });
     });
 
-    test('two providers in one stack: each key uses the one it is given, and each provider grants only its own keys', () => {
+    test('two providers in one stack: each key uses the one it is given, and each provider may create keys of its own keys\' buckets only', () => {
       const stack = newStack();
       const first = new LightsailBucketAccessKeyProvider(stack, 'First');
       const second = new LightsailBucketAccessKeyProvider(stack, 'Second');
-      const one = new LightsailBucketAccessKey(stack, 'One', { bucketName: 'bucket-one', provider: first });
-      const two = new LightsailBucketAccessKey(stack, 'Two', { bucketName: 'bucket-two', provider: second });
+      const bucketOne = new lightsail.CfnBucket(stack, 'BucketOne', { bucketName: 'bucket-one', bundleId: 'small_1_0' });
+      const bucketTwo = new lightsail.CfnBucket(stack, 'BucketTwo', { bucketName: 'bucket-two', bundleId: 'small_1_0' });
+      const one = new LightsailBucketAccessKey(stack, 'One', { bucket: bucketOne, provider: first });
+      const two = new LightsailBucketAccessKey(stack, 'Two', { bucket: bucketTwo, provider: second });
       const template = Template.fromStack(stack);
       template.resourceCountIs('AWS::Lambda::Function', 4);
       const tokenOf = (key: LightsailBucketAccessKey): unknown => template.toJSON().Resources[customResourceId(key)].Properties.ServiceToken;
       expect(tokenOf(one)).toEqual(stack.resolve(first.serviceToken));
       expect(tokenOf(two)).toEqual(stack.resolve(second.serviceToken));
-      const secretsGrantedTo = (provider: LightsailBucketAccessKeyProvider): unknown[] => {
+      const statementsOf = (provider: LightsailBucketAccessKeyProvider): Array<{ Action: unknown; Resource: unknown; Condition?: unknown }> => {
         const roleId = stack.getLogicalId(provider.onEventFunction.role!.node.defaultChild as CfnElement);
         const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
-        return policy.Properties.PolicyDocument.Statement
-          .filter((statement: { Action: unknown }) => JSON.stringify(statement.Action).includes('secretsmanager:'))
-          .map((statement: { Resource: unknown }) => statement.Resource);
+        return policy.Properties.PolicyDocument.Statement;
       };
-      expect(secretsGrantedTo(first)).toEqual([{ Ref: secretId(one) }]);
-      expect(secretsGrantedTo(second)).toEqual([{ Ref: secretId(two) }]);
+      const creationOn = (provider: LightsailBucketAccessKeyProvider): unknown[] =>
+        statementsOf(provider).filter((statement) => statement.Action === 'lightsail:CreateBucketAccessKey').map((statement) => statement.Resource);
+      expect(creationOn(first)).toEqual([stack.resolve(bucketOne.attrBucketArn)]);
+      expect(creationOn(second)).toEqual([stack.resolve(bucketTwo.attrBucketArn)]);
+      // Secrets: each provider's handler may reach the secrets of its stack, by CloudFormation's tag.
+      for (const provider of [first, second]) {
+        const secretStatements = statementsOf(provider).filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'));
+        expect(secretStatements.map((statement) => statement.Condition))
+          .toEqual([{ StringEquals: { 'aws:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } } }]);
+      }
     });
 
     test('a provider of another stack is a synth error that says why', () => {

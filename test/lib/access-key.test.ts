@@ -21,7 +21,12 @@ import {
 } from './stack-fixture';
 
 const SECRET_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
-const KEY_ACTIONS = ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'];
+const CREATE = 'lightsail:CreateBucketAccessKey';
+const DELETE = 'lightsail:DeleteBucketAccessKey';
+/** The tag CloudFormation puts on the secrets it creates, valued with the stack's id. */
+const OWN_SECRETS = { StringEquals: { 'aws:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } } };
+const ANY_BUCKET_HERE = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lightsail:us-east-1:123456789012:Bucket/*']] };
+const ANY_SECRET_HERE = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:us-east-1:123456789012:secret:*']] };
 const READ_ACTIONS = ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys'];
 
 function newBucket(stack: Stack, id = 'Bucket', bucketName = 'my-bucket'): lightsail.CfnBucket {
@@ -136,41 +141,24 @@ describe('LightsailBucketAccessKey', () => {
       });
     });
 
-    test('"bucket": the handler may create and delete keys of that bucket only', () => {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: [{ Ref: handlerRoleId(template) }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([{
-            Effect: 'Allow',
-            Action: KEY_ACTIONS,
-            Resource: { 'Fn::GetAtt': [stack.getLogicalId(bucket), 'BucketArn'] },
-          }]),
-        },
-      });
+    test('the handler may create keys of the buckets the keys name only: the bucket\'s ARN, or any bucket of the account and region for "bucketName"', () => {
+      const creating = handlerPolicy(template).statements.filter((statement) => actionsOf(statement).includes(CREATE));
+      expect(creating).toEqual([{
+        Effect: 'Allow',
+        Action: CREATE,
+        Resource: [{ 'Fn::GetAtt': [stack.getLogicalId(bucket), 'BucketArn'] }, ANY_BUCKET_HERE],
+      }]);
     });
 
-    test('"bucketName": the handler may create and delete keys of the buckets of the stack\'s account and region', () => {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: [{ Ref: handlerRoleId(template) }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([{
-            Effect: 'Allow',
-            Action: KEY_ACTIONS,
-            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lightsail:us-east-1:123456789012:Bucket/*']] },
-          }]),
-        },
-      });
+    test('the handler may delete keys of any bucket of the account and region: a cleanup\'s bucket may be named by no resource any more', () => {
+      const deleting = handlerPolicy(template).statements.filter((statement) => actionsOf(statement).includes(DELETE));
+      expect(deleting).toEqual([{ Effect: 'Allow', Action: DELETE, Resource: ANY_BUCKET_HERE }]);
     });
 
-    test('the handler may read and write each key\'s own secret, and nothing else of Secrets Manager', () => {
+    test('the handler may read and write the secrets of this stack only (CloudFormation\'s stack-id tag), in one statement', () => {
       const { statements } = handlerPolicy(template);
-      for (const key of [ofBucket, ofName]) {
-        expect(statements).toContainEqual({ Effect: 'Allow', Action: SECRET_ACTIONS, Resource: { Ref: secretId(key) } });
-      }
       const secretStatements = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')));
-      expect(secretStatements).toHaveLength(2);
-      const keyStatements = statements.filter((statement) => actionsOf(statement).some((action) => KEY_ACTIONS.includes(action)));
-      expect(keyStatements).toHaveLength(2);
+      expect(secretStatements).toEqual([{ Effect: 'Allow', Action: SECRET_ACTIONS, Resource: ANY_SECRET_HERE, Condition: OWN_SECRETS }]);
     });
 
     test('no wildcard action, "*" only for the read-only Lightsail actions, no secret creation or deletion', () => {
@@ -299,10 +287,10 @@ describe('LightsailBucketAccessKey', () => {
         PolicyDocument: {
           Statement: Match.arrayWith([{
             Effect: 'Allow',
-            Action: KEY_ACTIONS,
-            Resource: {
+            Action: CREATE,
+            Resource: Match.arrayWith([{
               'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lightsail:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':Bucket/*']],
-            },
+            }]),
           }]),
         },
       });
@@ -311,7 +299,7 @@ describe('LightsailBucketAccessKey', () => {
     test('"bucket": the key actions are granted on the bucket\'s ARN, and the key depends on the bucket', () => {
       template.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
-          Statement: Match.arrayWith([{ Effect: 'Allow', Action: KEY_ACTIONS, Resource: { 'Fn::GetAtt': [stack.getLogicalId(bucket), 'BucketArn'] } }]),
+          Statement: Match.arrayWith([{ Effect: 'Allow', Action: CREATE, Resource: Match.arrayWith([{ 'Fn::GetAtt': [stack.getLogicalId(bucket), 'BucketArn'] }]) }]),
         },
       });
       template.templateMatches({

@@ -10,6 +10,7 @@ import { AwsEmulator, ServiceName } from '../../local/emulator';
 import { emittedTexts, leaks } from '../../local/leaks';
 import { RotationDriver } from '../../local/rotation-driver';
 import { StackDriver, SynthesizedStack } from '../../local/stack-driver';
+import { functionCredentials } from '../../local/stack-iam';
 import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
 
 const BUCKET = 'lifecycle-bucket';
@@ -23,13 +24,10 @@ jest.setTimeout(60_000);
 let emulator: AwsEmulator;
 let stack: SynthesizedStack;
 let rotatingStack: SynthesizedStack;
-/** The handler's own principal: the test's inspection of the emulator is never denied. */
-let handlerKeyId: string;
 const drivers: StackDriver[] = [];
 
 beforeAll(async () => {
   emulator = await AwsEmulator.start();
-  handlerKeyId = emulator.env().AWS_ACCESS_KEY_ID;
   stack = synthesizeKeyStack({ serial: 1 });
   rotatingStack = synthesizeKeyStack({ serial: 1, rotating: true });
 });
@@ -52,8 +50,15 @@ function driverFor(synthesized: SynthesizedStack): StackDriver {
  * The role's new statements (the key's bucket and its secret) reach the services together, `ms`
  * after the handler's first call (counted from there, so that a slow process start does not use it up).
  */
-function denyHandlerFor(ms: number, services: ServiceName[] = ['lightsail', 'secretsmanager']): void {
-  emulator.denyFor(services, ms, { accessKeyId: handlerKeyId, fromFirstRequest: true });
+function denyHandlerFor(ms: number, services: ServiceName[] = ['lightsail', 'secretsmanager'], driver = drivers[drivers.length - 1]): void {
+  // Each function signs with its own access key (its principal): the test's inspection is never denied.
+  const functionIds = Object.entries(driver.stack.template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && /^(Creates and deletes|Rotates)/.test(String(resource.Properties?.Description)))
+    .map(([functionId]) => functionId);
+  expect(functionIds.length).toBeGreaterThan(0);
+  for (const functionId of functionIds) {
+    emulator.denyFor(services, ms, { accessKeyId: functionCredentials(functionId).AWS_ACCESS_KEY_ID, fromFirstRequest: true });
+  }
 }
 
 function deniedCalls(): number {

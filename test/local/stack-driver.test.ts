@@ -1,7 +1,10 @@
 /** The CloudFormation player itself: events in flight at once, and the options of its functions. */
+import { GetBucketsCommand } from '@aws-sdk/client-lightsail';
 import { AwsEmulator } from '../../local/emulator';
 import { StackDriver, SynthesizedStack } from '../../local/stack-driver';
-import { synthesizeManyKeysStack } from '../lifecycle/fixture';
+import { functionCredentials } from '../../local/stack-iam';
+import { synthesizeKeyStack, synthesizeManyKeysStack } from '../lifecycle/fixture';
+import { lightsailClientFor } from './emulator/testing';
 
 jest.setTimeout(60_000);
 
@@ -57,4 +60,32 @@ test('functionTimeoutSeconds and endpoint change how every function of the stack
       AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
     }));
   }
+});
+
+test('policies are deployed as CloudFormation does: a function\'s own principal; create and update apply their template first, delete applies none', async () => {
+  const first = synthesizeKeyStack({ serial: 1 });
+  const moved = synthesizeKeyStack({ serial: 1, bucketName: 'driver-moved-bucket' });
+  const driver = new StackDriver(emulator, first);
+  const handlerId = Object.entries(first.template.Resources)
+    .find(([, resource]) => resource.Type === 'AWS::Lambda::Function' && /^Creates and deletes/.test(String(resource.Properties?.Description)))![0];
+  const credentials = functionCredentials(handlerId);
+  expect(driver.functionSpec(first.template, handlerId).environment).toEqual(expect.objectContaining(credentials));
+  expect(credentials.AWS_ACCESS_KEY_ID).not.toBe(emulator.env().AWS_ACCESS_KEY_ID);
+  const installed = (): string => JSON.stringify(emulator.principalPolicies(credentials.AWS_ACCESS_KEY_ID));
+  // The bucket ARNs the driver provisioned, as Lightsail reports them to an administrator.
+  const bucketArnOf = async (name: string): Promise<string> =>
+    (await lightsailClientFor(emulator).send(new GetBucketsCommand({ bucketName: name }))).buckets![0].arn!;
+  const firstArn = await bucketArnOf('lifecycle-bucket');
+
+  const logicalId = driver.keyLogicalIds()[0];
+  const firstKey = (await driver.create(logicalId)).PhysicalResourceId;
+  expect(installed()).toContain(firstArn);
+  const movedKey = (await driver.update(logicalId, firstKey, moved.template, first.template)).PhysicalResourceId;
+  expect(installed()).toContain(await bucketArnOf('driver-moved-bucket'));
+  expect(installed()).not.toContain(firstArn);
+  const before = installed();
+  expect((await driver.delete(logicalId, firstKey, first.template)).Status).toBe('SUCCESS');
+  expect(installed()).toBe(before);
+  expect(emulator.accessKeys('lifecycle-bucket')).toEqual([]);
+  expect(emulator.accessKeys('driver-moved-bucket').map((key) => key.accessKeyId)).toEqual([movedKey]);
 });

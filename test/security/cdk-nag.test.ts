@@ -3,7 +3,7 @@
  * bucket known only by name. Every finding must be fixed or acknowledged here, on its own resource,
  * with a reason; any new finding fails these tests.
  */
-import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Stack, Token } from 'aws-cdk-lib';
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,8 +49,42 @@ function rotationAcknowledgement(stack: Stack): Acknowledgement {
   };
 }
 
+const CLEANUP_SECRETS_REASON =
+  "The handler may read and write the secrets of this stack only: Resource is every secret of the stack's account and " +
+  'region, conditioned on the aws:cloudformation:stack-id tag CloudFormation puts on the secrets it creates, valued ' +
+  "with this stack's id. The Delete of a replaced key (cleanup, after the policy was updated to the new template) " +
+  'must still reach the old secret, which the new template no longer names (a renamed secret). lib/key-grants.ts has the sources.';
+
+const CLEANUP_BUCKETS_REASON =
+  "Deleting keys is granted on the Lightsail buckets of the stack's account and region: the Delete of a moved key, or of a key " +
+  "whose bucket was replaced or dropped, runs under the new template's policy, which no longer names that bucket, and " +
+  "Lightsail bucket ARNs end in an internal id (not the name) and carry no CloudFormation tags. Deleting issues no credential.";
+
+/** The handler's cleanup statements: the stack's secrets by tag, and deleting keys of any bucket of the account and region. */
+function cleanupAcknowledgements(stack: Stack, createsOnAnyBucket = false): Acknowledgement[] {
+  const path = `${stack.node.path}/LightsailBucketAccessKeyProvider/HandlerRole/DefaultPolicy/Resource`;
+  const here = Token.isUnresolved(stack.region) ? '<AWS::Region>:<AWS::AccountId>' : `${stack.region}:${stack.account}`;
+  return [
+    {
+      path,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${here}:secret:*]`,
+      reason: CLEANUP_SECRETS_REASON,
+      wildcardActions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+    },
+    {
+      path,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lightsail:${here}:Bucket/*]`,
+      reason: createsOnAnyBucket
+        ? `${CLEANUP_BUCKETS_REASON} Creating keys there too is the documented scope of \`bucketName\` (README, IAM): for a ` +
+          "bucket made outside this app, creating its keys can be scoped to the buckets of this stack's account and region, no further."
+        : CLEANUP_BUCKETS_REASON,
+      wildcardActions: createsOnAnyBucket ? ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'] : ['lightsail:DeleteBucketAccessKey'],
+    },
+  ];
+}
+
 /** Acknowledgements every stack with a key needs: the shared provider's two roles. */
-function providerAcknowledgements(stack: Stack): Acknowledgement[] {
+function providerAcknowledgements(stack: Stack, createsOnAnyBucket = false): Acknowledgement[] {
   const at = `${stack.node.path}/LightsailBucketAccessKeyProvider`;
   const handlerFunction = stack.node.findChild('LightsailBucketAccessKeyProvider').node.findChild('OnEventHandler').node.defaultChild as CfnElement;
   return [
@@ -69,6 +103,7 @@ function providerAcknowledgements(stack: Stack): Acknowledgement[] {
         'wildcard reaches no other function.',
       wildcardActions: ['lambda:InvokeFunction'],
     },
+    ...cleanupAcknowledgements(stack, createsOnAnyBucket),
   ];
 }
 
@@ -102,24 +137,13 @@ function cmkCase(): NagCase {
     encryptionKey: new kms.Key(stack, 'K', { enableKeyRotation: true }),
   });
   new LightsailBucketAccessKey(stack, 'NamedKey', { bucketName: 'bucket-made-by-hand' });
-  const [handlerPolicyAck, frameworkAck] = providerAcknowledgements(stack);
   return {
     app,
     stack,
     acknowledgements: [
       { path: `${CMK_STACK}/CmkKey/Secret/Resource`, id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION_REASON },
       { path: `${CMK_STACK}/NamedKey/Secret/Resource`, id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION_REASON },
-      handlerPolicyAck,
-      {
-        path: handlerPolicyAck.path,
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lightsail:${ENV.region}:${ENV.account}:Bucket/*]`,
-        reason:
-          'Documented scope of `bucketName` (README, IAM): Lightsail bucket ARNs end in the bucket\'s internal id, not ' +
-          'its name, so for a bucket made outside this app, creating and deleting its keys can be scoped to the ' +
-          "buckets of this stack's account and region, no further. Keys of app buckets (`bucket`) are scoped to one bucket.",
-        wildcardActions: ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'],
-      },
-      frameworkAck,
+      ...providerAcknowledgements(stack, true),
     ],
   };
 }
@@ -151,7 +175,7 @@ function vpcCase(): NagCase {
   new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID, { vpc });
   const bucket = new lightsail.CfnBucket(stack, 'Bucket', { bucketName: 'cdk-nag-vpc-bucket', bundleId: 'small_1_0' });
   new LightsailBucketAccessKey(stack, 'Key', { bucket, rotation: { automaticallyAfter: Duration.days(30) } });
-  const [handlerPolicyAck, frameworkAck] = providerAcknowledgements(stack);
+  const [handlerPolicyAck, frameworkAck, ...cleanupAcks] = providerAcknowledgements(stack);
   const rotationAck = rotationAcknowledgement(stack);
   const withNetworkInterfaces = (ack: Acknowledgement): Acknowledgement => ({
     ...ack,
@@ -171,6 +195,7 @@ function vpcCase(): NagCase {
         reason: NETWORK_INTERFACES_REASON,
         wildcardActions: NETWORK_INTERFACE_ACTIONS,
       },
+      ...cleanupAcks,
     ],
   };
 }

@@ -88,7 +88,8 @@ const allow = (name: string, action: string, resource: (env: Env) => string, ext
 const deny = (name: string, action: string, resource: (env: Env) => string, extra: Partial<Case> = {}): Case => ({ name, action, resource, expected: 'Denied', ...extra });
 
 function decide(env: Env, who: Principal, c: Case, policies = who.policies): Promise<Decision> {
-  return simulate(who.arn, policies, { action: c.action, resource: c.resource(env), context: c.context, resourcePolicy: c.kms ? env.keyPolicy : undefined });
+  return simulate(who.arn, policies, { action: c.action, resource: c.resource(env), context: c.context, resourcePolicy: c.kms ? env.keyPolicy : undefined,
+    resourceTags: env.concrete.tagsOf(c.resource(env)) });
 }
 
 /** Allowed overall; or denied both overall and by the role's own policies (not merely by a missing resource policy). */
@@ -102,6 +103,8 @@ const everywhere = (): string => '*';
 const secret = (env: Env): string => env.secretArn;
 const bucketArn = (env: Env): string => env.bucketArn;
 const keyArn = (env: Env): string => env.keyArn;
+
+const anyBucketIn = (region: string, account: string) => (): string => `arn:aws:lightsail:${region}:${account}:Bucket/${uuidFor(`${region}${account}`)}`;
 
 // Handler role, key of an app bucket encrypted with a customer managed key.
 const GET_BUCKETS = allow('lightsail:GetBuckets on "*"', 'lightsail:GetBuckets', everywhere);
@@ -127,7 +130,9 @@ const HANDLER_WITH_CMK: Case[] = [
   deny('secretsmanager:PutSecretValue on another secret of the account', 'secretsmanager:PutSecretValue', () => OTHER_SECRET),
   deny('secretsmanager:UpdateSecretVersionStage on another secret of the account', 'secretsmanager:UpdateSecretVersionStage', () => OTHER_SECRET),
   CREATE_OTHER_BUCKET,
-  deny('lightsail:DeleteBucketAccessKey on another bucket of the account and region', 'lightsail:DeleteBucketAccessKey', () => OTHER_BUCKET),
+  // Deliberate (lib/key-grants.ts): a cleanup's old bucket may be named by no resource of the new template.
+  allow('lightsail:DeleteBucketAccessKey on another bucket of the account and region (a moved key\'s old bucket)', 'lightsail:DeleteBucketAccessKey', () => OTHER_BUCKET),
+  deny('lightsail:DeleteBucketAccessKey on a bucket in another region', 'lightsail:DeleteBucketAccessKey', anyBucketIn(OTHER_REGION, ACCOUNT)),
   deny('lightsail:DeleteBucket on the bucket', 'lightsail:DeleteBucket', bucketArn),
   DECRYPT_WITHOUT_VIA,
   deny('kms:GenerateDataKey on the key without kms:ViaService', 'kms:GenerateDataKey', keyArn, { kms: true }),
@@ -138,7 +143,6 @@ const HANDLER_WITH_CMK: Case[] = [
 ];
 
 // Handler role, key of a bucket known only by name, no customer managed key.
-const anyBucketIn = (region: string, account: string) => (): string => `arn:aws:lightsail:${region}:${account}:Bucket/${uuidFor(`${region}${account}`)}`;
 const CREATE_OTHER_REGION = deny('lightsail:CreateBucketAccessKey on a bucket in another region', 'lightsail:CreateBucketAccessKey', anyBucketIn(OTHER_REGION, ACCOUNT));
 const HANDLER_WITH_BUCKET_NAME: Case[] = [
   allow('lightsail:CreateBucketAccessKey on ANY bucket of the stack\'s account and region (the known, documented scope of bucketName)',
@@ -208,8 +212,8 @@ describe('the simulation harness', () => {
       mutate: (p) => { statementWith(p, 'lightsail:CreateBucketAccessKey').Resource = 'arn:aws:lightsail:*:*:Bucket/*'; } },
     { name: 'bucketName scope widened to every region', flips: CREATE_OTHER_REGION, env: withBucketName,
       mutate: (p) => { statementWith(p, 'lightsail:CreateBucketAccessKey').Resource = `arn:aws:lightsail:*:${ACCOUNT}:Bucket/*`; } },
-    { name: 'secret access widened to every secret', flips: GET_OTHER_SECRET,
-      mutate: (p) => { statementWith(p, 'secretsmanager:GetSecretValue').Resource = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:*`; } },
+    { name: 'secret access widened to every secret (the stack-id tag condition dropped)', flips: GET_OTHER_SECRET,
+      mutate: (p) => { delete statementWith(p, 'secretsmanager:GetSecretValue').Condition; } },
     { name: 'secretsmanager:* instead of three actions', flips: DELETE_SECRET,
       mutate: (p) => { statementWith(p, 'secretsmanager:GetSecretValue').Action = 'secretsmanager:*'; } },
     { name: 'kms:ViaService condition dropped', flips: DECRYPT_WITHOUT_VIA,

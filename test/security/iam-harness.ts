@@ -44,6 +44,11 @@ export function uuidFor(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The stack-level tags CloudFormation adds to the resources it creates (where the type takes them). */
+export function cloudFormationTags(stackId: string, stackName: string, logicalId: string): Record<string, string> {
+  return { 'aws:cloudformation:stack-id': stackId, 'aws:cloudformation:stack-name': stackName, 'aws:cloudformation:logical-id': logicalId };
+}
+
 /** The suffix Secrets Manager appends to a secret's name in its ARN: a hyphen and six characters. */
 function secretSuffix(seed: string): string {
   return createHash('sha256').update(seed).digest('base64').replace(/[^A-Za-z]/g, '').slice(0, 6);
@@ -55,7 +60,23 @@ function secretSuffix(seed: string): string {
  * understand must never reach the simulator as an object.
  */
 export class ConcreteTemplate {
-  constructor(public readonly template: CfnTemplate, private readonly stackName: string) {}
+  /** The id CloudFormation gives the stack: `AWS::StackId`, and the value of its stack-id tag. */
+  readonly stackId: string;
+
+  constructor(public readonly template: CfnTemplate, private readonly stackName: string) {
+    this.stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${stackName}/${uuidFor(`stack ${stackName}`)}`;
+  }
+
+  /**
+   * The tags CloudFormation gives a resource of this template, by ARN: its stack-level aws:cloudformation
+   * tags, on the types whose schema declares `cloudFormationSystemTags` (of these stacks' resources, the
+   * secrets: lib/key-grants.ts has the sources). Lightsail buckets get none. Anything else: no tags.
+   */
+  tagsOf(arn: string): Record<string, string> {
+    const secret = Object.entries(this.template.Resources)
+      .find(([id, r]) => r.Type === 'AWS::SecretsManager::Secret' && this.ref(id) === arn);
+    return secret ? cloudFormationTags(this.stackId, this.stackName, secret[0]) : {};
+  }
 
   private resource(logicalId: string): CfnResource {
     const resource = this.template.Resources[logicalId];
@@ -76,6 +97,7 @@ export class ConcreteTemplate {
       'AWS::AccountId': ACCOUNT,
       'AWS::URLSuffix': 'amazonaws.com',
       'AWS::StackName': this.stackName,
+      'AWS::StackId': this.stackId,
     };
     if (logicalId in pseudo) {
       return pseudo[logicalId];
@@ -223,6 +245,8 @@ export interface SimulatedRequest {
   readonly context?: Record<string, string>;
   /** The resource's own policy (a KMS key policy), when it has one. */
   readonly resourcePolicy?: PolicyDocument;
+  /** The resource's tags: `aws:ResourceTag/<key>` in the request context. */
+  readonly resourceTags?: Record<string, string>;
 }
 
 export interface Decision {
@@ -248,7 +272,10 @@ export async function simulate(principal: string, policies: IdentityPolicy[], re
       principal,
       action: request.action,
       resource: { resource: request.resource, accountId: accountOf(request.resource) },
-      contextVariables: request.context ?? {},
+      contextVariables: {
+        ...request.context,
+        ...Object.fromEntries(Object.entries(request.resourceTags ?? {}).map(([key, value]) => [`aws:ResourceTag/${key}`, value])),
+      },
     },
     identityPolicies: policies.map((p) => ({ name: p.name, policy: p.policy })),
     serviceControlPolicies: [],

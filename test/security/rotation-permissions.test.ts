@@ -156,7 +156,8 @@ const allow = (name: string, action: string, resource: (env: Env) => string, ext
 const deny = (name: string, action: string, resource: (env: Env) => string, extra: Partial<Case> = {}): Case => ({ name, action, resource, expected: 'Denied', ...extra });
 
 function decide(env: Env, who: Principal, c: Case, policies = who.policies): Promise<Decision> {
-  return simulate(who.arn, policies, { action: c.action, resource: c.resource(env), context: c.context, resourcePolicy: c.keyPolicy?.(env) });
+  return simulate(who.arn, policies, { action: c.action, resource: c.resource(env), context: c.context, resourcePolicy: c.keyPolicy?.(env),
+    resourceTags: env.concrete.tagsOf(c.resource(env)) });
 }
 
 /** Allowed overall; or denied both overall and by the role's own policies (not merely by a missing resource policy). */

@@ -1,0 +1,70 @@
+/**
+ * Issue 14 §2, changes of the secret, the encryption key, the serial and the provider: after each, the
+ * cleanup Delete of the old key runs under the NEW template's policy, and must still delete the key
+ * and leave the secret holding the new one.
+ */
+import { AwsEmulator } from '../../local/emulator';
+import { emittedTexts, leaks } from '../../local/leaks';
+import { currentKey } from './fixture';
+import { deployThenUpdate, expectOnlyTheNewKeys, keyLogicalId, StackSpec, UpdateOutcome } from './cleanup-policy';
+
+jest.setTimeout(90_000);
+
+let emulator: AwsEmulator;
+const outcomes: UpdateOutcome[] = [];
+
+beforeAll(async () => {
+  emulator = await AwsEmulator.start();
+});
+
+afterAll(async () => {
+  const texts = outcomes.flatMap((outcome) => emittedTexts(outcome.driver, [outcome.v1, outcome.v2]));
+  expect(leaks(emulator, texts)).toEqual([]);
+  await emulator.stop();
+});
+
+async function update(spec1: StackSpec, spec2: StackSpec): Promise<UpdateOutcome> {
+  emulator.reset();
+  const outcome = await deployThenUpdate(emulator, spec1, spec2);
+  outcomes.push(outcome);
+  expectOnlyTheNewKeys(emulator, outcome, spec1, spec2);
+  return outcome;
+}
+
+const BUCKET = { Bucket: 'policy-secret-bucket' };
+
+test('the secret renamed (secretName: the secret is replaced): the old key\'s Delete reads the old secret, which the new policy does not name', async () => {
+  const outcome = await update(
+    { buckets: BUCKET, keys: [{ id: 'Key', bucket: 'Bucket', secretName: 'app/key-before' }] },
+    { buckets: BUCKET, keys: [{ id: 'Key', bucket: 'Bucket', secretName: 'app/key-after' }] },
+  );
+  // The old secret still holds the old (deleted) key: CloudFormation deletes that secret next.
+  const oldSecret = outcome.driver.secretArn(keyLogicalId(outcome.driver, outcome.v1.template, 'Key'), outcome.v1.template);
+  expect(currentKey(emulator, oldSecret)?.accessKeyId).toBe(outcome.created.Key);
+  expect(oldSecret).toContain('app/key-before');
+});
+
+test('the encryption key changed, with a serial bump: the replaced key is deleted under the new policy', async () => {
+  // KMS is not modelled by the local AWS: this checks the Secrets Manager and Lightsail side only.
+  await update(
+    { buckets: BUCKET, encryptionKeys: ['Before', 'After'], keys: [{ id: 'Key', bucket: 'Bucket', serial: 1, encryptionKey: 'Before' }] },
+    { buckets: BUCKET, encryptionKeys: ['Before', 'After'], keys: [{ id: 'Key', bucket: 'Bucket', serial: 2, encryptionKey: 'After' }] },
+  );
+});
+
+test('a serial bump: the replaced key is deleted under the new policy', async () => {
+  const outcome = await update(
+    { buckets: BUCKET, keys: [{ id: 'Key', bucket: 'Bucket', serial: 1 }] },
+    { buckets: BUCKET, keys: [{ id: 'Key', bucket: 'Bucket', serial: 2 }] },
+  );
+  expect(outcome.updated.Key).not.toBe(outcome.created.Key);
+});
+
+test('the default provider configured (DEFAULT_ID with properties), with a move to another bucket of the stack: the cleanup runs under the configured provider\'s policy', async () => {
+  const buckets = { ...BUCKET, Other: 'policy-other-bucket' };
+  await update(
+    { buckets, keys: [{ id: 'Key', bucket: 'Bucket' }] },
+    { buckets, configuredProvider: true, keys: [{ id: 'Key', bucket: 'Other' }] },
+  );
+  expect(emulator.accessKeys('policy-secret-bucket')).toEqual([]);
+});
