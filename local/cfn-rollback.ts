@@ -136,6 +136,14 @@ export async function rollBackUpdate(engine: LocalCloudFormation, deployment: De
   engine.log.stack('UPDATE_ROLLBACK_IN_PROGRESS', deployment.failure);
   const replacements: ResourceState[] = [];
   const failures = deployment.options.rollbackFailures ?? {};
+  // Resources the update did not change take back their definition of the previous template too
+  // (DeletionPolicy, UpdateReplacePolicy, DependsOn, the template their handler is found in): the
+  // rollback returns the stack to that whole template.
+  for (const [logicalId, old] of deployment.before) {
+    if (!deployment.updated.has(logicalId) && !deployment.replaced.has(logicalId)) {
+      engine.states.set(logicalId, old);
+    }
+  }
   const restore = async (logicalId: string): Promise<boolean> => {
     const old = deployment.before.get(logicalId)!;
     const current = engine.states.get(logicalId)!;
