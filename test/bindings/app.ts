@@ -114,7 +114,8 @@ function errorOf(name: string, run: () => void): string {
   try {
     run();
   } catch (error) {
-    return JSON.stringify({ case: name, type: (error as Error).constructor.name, message: (error as Error).message });
+    const { constructor, name: errorName, message } = error as Error;
+    return JSON.stringify({ case: name, type: constructor.name, name: errorName, message });
   }
   return JSON.stringify({ case: name, type: 'none', message: 'nothing thrown' });
 }
