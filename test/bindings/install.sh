@@ -29,8 +29,8 @@ fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
 step() { echo "[install] $*"; }
 
 # 1. The library's build, then every package into dist/.
-if [ -n "$(find lib lambda -name '*.ts' ! -name '*.d.ts' -newer .jsii 2>/dev/null | head -1)" ] || [ ! -f lambda/dist/on-event/index.js ]; then
-  step "npm run build (lib/ or lambda/ changed since the last build)"
+if [ -n "$(find lib lambda README.md -name '*.ts' ! -name '*.d.ts' -newer .jsii -o -name README.md -newer .jsii 2>/dev/null | head -1)" ] || [ ! -f lambda/dist/on-event/index.js ]; then
+  step "npm run build (lib/, lambda/ or README.md changed since the last build)"
   npm run build --silent
 fi
 dist_inputs=$(fingerprint .jsii lambda/dist/on-event/index.js lambda/dist/rotation/index.js package.json .ci/package .ci/python-build-constraints.txt rosetta/*.ts-fixture)
