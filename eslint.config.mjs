@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'lambda/dist/', 'dist/', '**/*.js', '**/*.d.ts', 'test/*.snapshot/', '.stryker-tmp/', 'reports/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'lambda/dist/', 'dist/', '**/*.js', '**/*.d.ts', 'test/*.snapshot/', '.stryker-tmp/', 'reports/', '.engines/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -42,6 +42,8 @@ export interface ILightsailBucketAccessKey extends IResource {
   /**
    * Grants reading the key's secret, and decrypting it through Secrets Manager when a customer
    * managed KMS key encrypts it.
+   *
+   * @param grantee the principal that may read the secret
    */
   grantRead(grantee: iam.IGrantable): iam.Grant;
 }

@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,11 +5,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { HANDLER_ASSET_DIR, ROTATION_ASSET_DIR } from './handler-assets';
 import { KeyManagementRequest, RoleStatements } from './key-grants';
-
-/** The handler bundles that `npm run build` writes and `npm pack` ships. */
-export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'lambda', 'dist', 'on-event');
-export const ROTATION_ASSET_DIR = path.join(__dirname, '..', 'lambda', 'dist', 'rotation');
 
 /**
  * Properties of a LightsailBucketAccessKeyProvider.
@@ -44,8 +40,22 @@ export interface LightsailBucketAccessKeyProviderProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
 
   /**
-   * How long the functions' shared log group keeps their logs.
+   * The log group of the provider's functions (the onEvent handler, the rotation function and the
+   * Provider framework's function), for example a `logs.LogGroup` with your retention, encryption
+   * key and removal policy. The functions' roles get `logs:CreateLogStream` and `logs:PutLogEvents`
+   * on it.
    *
+   * Give `logGroup` or `logRetention`, not both.
+   *
+   * @default - a log group of the provider's own that keeps logs for `logRetention` and is deleted with the stack
+   */
+  readonly logGroup?: logs.ILogGroup;
+
+  /**
+   * How long the provider's own log group keeps the functions' logs.
+   *
+   * @deprecated Use `logGroup` (a `logs.LogGroup` with its `retention`), as aws-cdk-lib prefers
+   * over `logRetention` (aws/aws-cdk#28737). Still honoured when `logGroup` is not given.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
@@ -85,6 +95,8 @@ export class LightsailBucketAccessKeyProvider extends Construct {
   /**
    * The default provider of the scope's stack: the one under `DEFAULT_ID` at the stack's root,
    * created with default properties on first use.
+   *
+   * @param scope any construct of the stack
    */
   public static of(scope: IConstruct): LightsailBucketAccessKeyProvider {
     const stack = Stack.of(scope);
@@ -108,11 +120,19 @@ export class LightsailBucketAccessKeyProvider extends Construct {
   public readonly onEventFunction: lambda.IFunction;
 
   private readonly props: LightsailBucketAccessKeyProviderProps;
-  private readonly logGroup: logs.LogGroup;
+  private readonly logGroup: logs.ILogGroup;
   private readonly handlerRole: iam.Role;
   private handlerStatements?: RoleStatements;
   private rotation?: { readonly function: lambda.Function; readonly statements: RoleStatements };
 
+  /**
+   * Defines a provider. To configure a stack's default provider, use the id `DEFAULT_ID` at the
+   * root of the stack, before the stack's first key.
+   *
+   * @param scope the scope of the provider: the root of its stack for the default provider
+   * @param id the provider's construct id (`DEFAULT_ID` for the stack's default provider)
+   * @param props the provider's VPC and log settings
+   */
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProviderProps = {}) {
     if (id === LightsailBucketAccessKeyProvider.DEFAULT_ID && scope.node.tryFindChild(id) instanceof LightsailBucketAccessKeyProvider) {
       throw new Error(`LightsailBucketAccessKeyProvider ${scope.node.path}/${id}: the stack's default provider already exists, ` +
@@ -122,7 +142,7 @@ export class LightsailBucketAccessKeyProvider extends Construct {
     this.props = props;
     this.validate();
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
+    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -282,6 +302,9 @@ export class LightsailBucketAccessKeyProvider extends Construct {
     }
     if (!this.props.vpc && this.props.securityGroups) {
       fail('"securityGroups" needs "vpc": security groups apply only to functions in a VPC');
+    }
+    if (this.props.logGroup && this.props.logRetention !== undefined) {
+      fail('give "logGroup" or "logRetention", not both: set the retention on the log group you pass');
     }
   }
 }

@@ -110,10 +110,6 @@ export interface LightsailBucketAccessKeyProps {
  */
 export class LightsailBucketAccessKey extends Resource implements ILightsailBucketAccessKey {
   /**
-   * A key made by another app (or by hand), known by its secret and bucket: to grant reading it, or
-   * to hand it to constructs that take an `ILightsailBucketAccessKey`.
-   */
-  /**
    * Id of the synth-time warning on a key with `serial` or `rotation` that shares its bucket with
    * another key of the app: a replacement or a rotation needs a free slot of the bucket's two.
    * Acknowledge it with `Annotations.of(scope).acknowledgeWarning(id, reason)`.
@@ -127,6 +123,14 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
    */
   public static readonly BUCKET_NAME_SCOPE_WARNING: string = BUCKET_NAME_SCOPE_WARNING;
 
+  /**
+   * A key made by another app (or by hand), known by its secret and bucket: to grant reading it, or
+   * to hand it to constructs that take an `ILightsailBucketAccessKey`.
+   *
+   * @param scope the scope of the imported key
+   * @param id the imported key's construct id
+   * @param attrs the key's secret and bucket
+   */
   public static fromAccessKeyAttributes(scope: Construct, id: string, attrs: LightsailBucketAccessKeyAttributes): ILightsailBucketAccessKey {
     return new ImportedAccessKey(scope, id, attrs);
   }
@@ -162,6 +166,13 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
   private readonly keyResource: CfnResource;
   private readonly rotates: boolean;
 
+  /**
+   * Defines an access key of a Lightsail bucket and the secret that holds it.
+   *
+   * @param scope the scope of the key, in the stack that deploys it
+   * @param id the key's construct id
+   * @param props the bucket (`bucket` or `bucketName`) and the key's options
+   */
   constructor(scope: Construct, id: string, props: LightsailBucketAccessKeyProps) {
     super(scope, id);
     this.validate(props);
@@ -232,6 +243,8 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
   /**
    * Applies a removal policy to the key and its secret, like the `removalPolicy` property:
    * `DESTROY` or `RETAIN`. Rotating with `serial` still deletes the replaced key.
+   *
+   * @param policy `RemovalPolicy.DESTROY` or `RemovalPolicy.RETAIN`
    */
   public applyRemovalPolicy(policy: RemovalPolicy): void {
     this.validateRemovalPolicy(policy);
@@ -242,6 +255,8 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
 
   /**
    * Grants reading the key's secret (and decrypting it, when a customer managed key encrypts it).
+   *
+   * @param grantee the principal that may read the secret
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     return grantReadKeySecret(this.keySecret, grantee);
@@ -253,6 +268,9 @@ export class LightsailBucketAccessKey extends Resource implements ILightsailBuck
    * Secrets Manager delivers them through CloudTrail, on a best effort basis.
    *
    * Only for a key with `rotation`.
+   *
+   * @param id the rule's construct id, in the scope of this key
+   * @param options the rule's target, description, name and any further event pattern
    */
   public onRotationFailed(id: string, options: events.OnEventOptions = {}): events.Rule {
     if (!this.rotates) {

@@ -9,7 +9,7 @@ import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
-import { HANDLER_ASSET_DIR } from '../../lib/access-key-provider';
+import { HANDLER_ASSET_DIR } from '../../lib/handler-assets';
 import { actionsOf, customResourceId, ENV, handlerFunctionId, handlerPolicy, handlerRoleId, identityPolicyStatements, newStack } from './stack-fixture';
 
 describe('LightsailBucketAccessKeyProvider', () => {
@@ -120,6 +120,44 @@ describe('LightsailBucketAccessKeyProvider', () => {
       const stack = newStack();
       new LightsailBucketAccessKeyProvider(stack, 'Provider', { logRetention: logs.RetentionDays.ONE_YEAR });
       Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    });
+
+    test('"logGroup": all three functions log to the given log group, whose writes their roles may make; the provider makes none', () => {
+      const stack = newStack();
+      const logGroup = new logs.LogGroup(stack, 'Given', { retention: logs.RetentionDays.TWO_WEEKS });
+      const provider = new LightsailBucketAccessKeyProvider(stack, LightsailBucketAccessKeyProvider.DEFAULT_ID, { logGroup });
+      new LightsailBucketAccessKey(stack, 'Key', { bucketName: 'made-elsewhere', rotation: { automaticallyAfter: Duration.days(30) } });
+      const template = Template.fromStack(stack);
+      const [given] = Object.keys(template.findResources('AWS::Logs::LogGroup'));
+      expect(given).toMatch(/^Given/);
+      template.resourceCountIs('AWS::Logs::LogGroup', 1);
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      expect(functions).toHaveLength(3);
+      for (const fn of functions) {
+        expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: given });
+      }
+      const writers = identityPolicyStatements(template).filter((statement) => actionsOf(statement).includes('logs:PutLogEvents'));
+      expect(writers).toHaveLength(3);
+      for (const statement of writers) {
+        expect(statement.Resource).toEqual({ 'Fn::GetAtt': [given, 'Arn'] });
+      }
+      expect(provider.node.tryFindChild('Logs')).toBeUndefined();
+    });
+
+    test('an imported "logGroup" works too: the roles may write to its ARN', () => {
+      const stack = newStack();
+      const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Imported', 'shared-logs');
+      new LightsailBucketAccessKeyProvider(stack, 'Provider', { logGroup });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::Logs::LogGroup', 0);
+      template.allResourcesProperties('AWS::Lambda::Function', { LoggingConfig: Match.objectLike({ LogGroup: 'shared-logs' }) });
+    });
+
+    test('"logGroup" and "logRetention" together are rejected, naming both', () => {
+      const stack = newStack();
+      const logGroup = new logs.LogGroup(stack, 'Given');
+      expect(() => new LightsailBucketAccessKeyProvider(stack, 'Provider', { logGroup, logRetention: logs.RetentionDays.ONE_YEAR }))
+        .toThrow('LightsailBucketAccessKeyProvider S/Provider: give "logGroup" or "logRetention", not both: set the retention on the log group you pass');
     });
 
     test('"vpcSubnets" without "vpc" is rejected, naming both', () => {
