@@ -179,7 +179,7 @@ export class LocalCloudFormation {
       attributes[logicalId] = state.attributes;
     }
     const { emulator } = this;
-    return { region: emulator.region, accountId: emulator.accountId, stackName: this.driver.stack.stackName, refs, attributes };
+    return { region: emulator.region, accountId: emulator.accountId, stackName: this.driver.stack.stackName, stackId: this.driver.stackId, refs, attributes };
   }
 
   /** @internal for cfn-rollback.ts */

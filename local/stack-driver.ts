@@ -119,7 +119,8 @@ export class StackDriver {
 
   /** Provisioned resources by physicalKey(). */
   private readonly physical: Record<string, ProvisionedResource> = {};
-  private readonly stackId: string;
+  /** The stack's ARN: what `AWS::StackId` returns, and the value of its resources' `aws:cloudformation:stack-id` tag. */
+  public readonly stackId: string;
 
   constructor(private readonly emulator: AwsEmulator, public readonly stack: SynthesizedStack, private readonly options: StackDriverOptions = {}) {
     this.stackId = `arn:aws:cloudformation:${emulator.region}:${emulator.accountId}:stack/${stack.stackName}/${randomUUID()}`;

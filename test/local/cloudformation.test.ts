@@ -69,6 +69,9 @@ test('create, serial bump with cleanup of the old key, destroy', async () => {
   const deletes = engine.log.events.filter((event) => event.status === 'DELETE_COMPLETE' && event.stackStatus === 'DELETE_IN_PROGRESS').map((event) => event.logicalId);
   expect(deletes.indexOf(key)).toBeLessThan(deletes.indexOf('Bucket'));
   expect(deletes.indexOf(key)).toBeLessThan(deletes.findIndex((logicalId) => logicalId.startsWith('KeySecret')));
+  // IAM is on under the engine too: the handler's requests were judged against its role's policies.
+  expect(emulator.iamCounts().allowed).toBeGreaterThan(0);
+  expect(emulator.iamCounts().denied).toBe(0);
 });
 
 test('every resource is created after what it references, and independent custom resources run at once', async () => {
