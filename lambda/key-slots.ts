@@ -13,9 +13,9 @@ const STAGES: VersionStage[] = ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING'];
 export type HeldVersion = StoredVersion & { readonly stage: VersionStage };
 
 /** The versions of the secret that hold a key, by stage, read at once. */
-export async function heldVersions(secretArn: string, compensating?: boolean): Promise<HeldVersion[]> {
+export async function heldVersions(secretArn: string): Promise<HeldVersion[]> {
   const versions = await Promise.all(STAGES.map(async (stage) =>
-    ({ stage, version: await readVersion(secretArn, { VersionStage: stage }, compensating) })));
+    ({ stage, version: await readVersion(secretArn, { VersionStage: stage }) })));
   return versions.flatMap(({ stage, version }) => (version?.accessKeyId ? [{ ...version, stage }] : []));
 }
 

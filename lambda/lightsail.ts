@@ -5,7 +5,7 @@ import {
   GetBucketsCommand,
   LightsailClient,
 } from '@aws-sdk/client-lightsail';
-import { callAws, refusedBeforeActing } from './retry';
+import { callAws, cleanUp, refusedBeforeActing } from './retry';
 import { sdkClientConfig, sdkClientConfigWithoutRetries } from './sdk-config';
 import { describeError, isLightsailNotFound } from './sdk-errors';
 
@@ -67,20 +67,17 @@ async function readBucketUrl(bucketName: string): Promise<string | undefined> {
   return bucket.url;
 }
 
-async function listAccessKeyIds(bucketName: string, compensating = false): Promise<string[]> {
-  const { accessKeys } = await callAws({ action: 'lightsail:GetBucketAccessKeys', resource: onBucket(bucketName), compensating },
+async function listAccessKeyIds(bucketName: string): Promise<string[]> {
+  const { accessKeys } = await callAws({ action: 'lightsail:GetBucketAccessKeys', resource: onBucket(bucketName) },
     () => lightsail.send(new GetBucketAccessKeysCommand({ bucketName })));
   // Stryker disable next-line ArrayDeclaration: a made-up entry in place of [] has no accessKeyId, so the filter drops it.
   return (accessKeys ?? []).map((key) => key.accessKeyId).filter((id): id is string => typeof id === 'string');
 }
 
-/**
- * The ids of the bucket's keys; none when the bucket is gone. `compensating`: part of a clean-up,
- * so throttling is retried into the time kept back for it.
- */
-export async function bucketAccessKeyIds(bucketName: string, compensating = false): Promise<string[]> {
+/** The ids of the bucket's keys; none when the bucket is gone. */
+export async function bucketAccessKeyIds(bucketName: string): Promise<string[]> {
   try {
-    return await listAccessKeyIds(bucketName, compensating);
+    return await listAccessKeyIds(bucketName);
   } catch (error) {
     if (isLightsailNotFound(error)) {
       // Stryker disable next-line ArrayDeclaration: callers only ask whether a real key id is in the list; a made-up entry never is.
@@ -118,7 +115,7 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   if (!accessKeyId) {
     throw new Error(`Lightsail returned no access key id for bucket "${bucketName}"`);
   }
-  await deleteAccessKey(bucketName, accessKeyId, true);
+  await cleanUp(() => deleteAccessKey(bucketName, accessKeyId));
   throw new Error(
     `Lightsail returned access key ${accessKeyId} for bucket "${bucketName}" without its secret access key; the key was deleted again`,
   );
@@ -127,7 +124,7 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
 async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[]): Promise<string> {
   let appeared: string[];
   try {
-    appeared = (await listAccessKeyIds(bucketName, true)).filter((id) => !knownAccessKeyIds.includes(id));
+    appeared = (await cleanUp(() => listAccessKeyIds(bucketName))).filter((id) => !knownAccessKeyIds.includes(id));
   } catch (error) {
     return `. Could not check for a key made by the failed call (${describeError(error)}): look for an unknown key on the bucket`;
   }
@@ -148,7 +145,7 @@ async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[
  */
 export async function deleteUnstoredKey(bucketName: string, accessKeyId: string, reason: string): Promise<void> {
   try {
-    await deleteAccessKey(bucketName, accessKeyId, true);
+    await cleanUp(() => deleteAccessKey(bucketName, accessKeyId));
   } catch (cleanupError) {
     throw new Error(
       `${reason}. Deleting the new key also failed (${describeError(cleanupError)}); delete it with: ` +
@@ -157,13 +154,10 @@ export async function deleteUnstoredKey(bucketName: string, accessKeyId: string,
   }
 }
 
-/**
- * Deletes the key. Returns false when the key or its bucket was already gone. `compensating`: the
- * key is one nobody holds, so throttling is retried into the time kept back for clean-up.
- */
-export async function deleteAccessKey(bucketName: string, accessKeyId: string, compensating = false): Promise<boolean> {
+/** Deletes the key. Returns false when the key or its bucket was already gone. */
+export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
   try {
-    await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName), compensating },
+    await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName) },
       () => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId })));
     return true;
   } catch (error) {

@@ -8,7 +8,6 @@ import type {
   CloudFormationCustomResourceDeleteEvent,
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceUpdateEvent,
-  Context,
 } from 'aws-lambda';
 import {
   ACCESS_KEY_ID_PATTERN,
@@ -16,21 +15,24 @@ import {
   AccessKeyResourceProperties,
   REPLACING_PROPERTIES,
 } from '../lib/contract';
-import { HeldVersion, freeSlot, heldVersions } from './key-slots';
+import { restorePreviousIfCurrentHolds } from './current-key';
+import { heldVersions } from './key-slots';
 import { logStep } from './log';
-import { bucketAccessKeyIds, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
-import { startEvent } from './retry';
-import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
-import { describeError } from './sdk-errors';
+import { bucketAccessKeyIds, deleteAccessKey } from './lightsail';
+import { mintKey } from './mint-key';
+import { LambdaContext, runEvent } from './retry';
 
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
   readonly Data?: Record<string, string>;
 }
 
-/** `context` gives the event's time budget (see retry.ts); without one, the function's 5 minutes. */
-export async function handler(event: CloudFormationCustomResourceEvent, context?: Partial<Context>): Promise<OnEventResult> {
-  startEvent(context);
+/** `context` gives the event's time budget (see retry.ts). */
+export async function handler(event: CloudFormationCustomResourceEvent, context: LambdaContext): Promise<OnEventResult> {
+  return runEvent(context, () => onEvent(event));
+}
+
+async function onEvent(event: CloudFormationCustomResourceEvent): Promise<OnEventResult> {
   switch (event.RequestType) {
     case 'Create':
       return create(readProperties(event.ResourceProperties), event.RequestId);
@@ -61,59 +63,14 @@ function result(accessKeyId: string): OnEventResult {
  * bucket may already hold the key being replaced.
  */
 async function create(properties: AccessKeyResourceProperties, requestId: string): Promise<OnEventResult> {
-  const { BucketName: bucketName, SecretArn: secretArn } = properties;
-  // One round of reads: the bucket's are started with the idempotency read, and used only after it.
-  const bucketRead = readBucket(bucketName);
-  bucketRead.catch(() => undefined); // Reported below, unless this event's key already exists.
-  // The Provider framework may invoke us twice for one event: the first run may have finished.
-  const stored = await readVersion(secretArn, { VersionId: requestId });
-  if (stored?.accessKeyId) {
-    logStep('create-already-done', { bucketName, accessKeyId: stored.accessKeyId, requestId });
-    return result(stored.accessKeyId);
-  }
-
-  const bucket = await bucketRead;
-  // After rotations a replacement finds the bucket full: the key only AWSPREVIOUS holds makes room.
-  const accessKeyIds = await freeSlot(bucketName, bucket.accessKeyIds, secretArn);
-
-  const key = await createAccessKey(bucketName, accessKeyIds);
-  logStep('key-created', { bucketName, accessKeyId: key.accessKeyId });
-  try {
-    await storeAccessKey(secretArn, requestId, {
-      accessKeyId: key.accessKeyId,
-      secretAccessKey: key.secretAccessKey,
-      bucketName,
-      region: process.env.AWS_REGION ?? '',
-      bucketUrl: bucket.url,
-      serial: properties.Serial,
-    });
-  } catch (error) {
-    return compensate(properties, key.accessKeyId, error);
-  }
-  logStep('key-stored', { bucketName, accessKeyId: key.accessKeyId, secretArn });
-  return result(key.accessKeyId);
-}
-
-/**
- * Undoes a create whose key could not be stored: nobody holds its secret, so the key must go.
- * Always throws, with a reason that says what was left behind.
- */
-async function compensate(properties: AccessKeyResourceProperties, accessKeyId: string, cause: unknown): Promise<never> {
-  const { BucketName: bucketName, SecretArn: secretArn } = properties;
-  const reason = describeError(cause);
-  await deleteUnstoredKey(bucketName, accessKeyId, reason);
-  logStep('key-deleted-after-store-failure', { bucketName, accessKeyId });
-  try {
-    // The store may have succeeded although its answer was lost: never leave a deleted key current.
-    const held = await heldVersions(secretArn, true);
-    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held, (keysOf) => bucketAccessKeyIds(keysOf, true), true);
-  } catch (restoreError) {
-    throw new Error(
-      `${reason}. The new key ${accessKeyId} was deleted again, but checking secret ${secretArn} failed ` +
-      `(${describeError(restoreError)}); make sure its AWSCURRENT version holds a key that exists.`,
-    );
-  }
-  throw new Error(`${reason}. The new key ${accessKeyId} was deleted again; nothing else changed.`);
+  const { BucketName: bucketName, SecretArn: secretArn, Serial: serial } = properties;
+  const accessKeyId = await mintKey({
+    bucketName,
+    secretArn,
+    token: requestId,
+    valueOf: (key, bucketUrl) => ({ ...key, bucketName, region: process.env.AWS_REGION ?? '', bucketUrl, serial }),
+  });
+  return result(accessKeyId);
 }
 
 async function update(event: CloudFormationCustomResourceUpdateEvent): Promise<OnEventResult> {
@@ -159,31 +116,4 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
     logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId: key });
   }
   return { PhysicalResourceId: accessKeyId };
-}
-
-/**
- * After the rollback of a replacement, CloudFormation deletes the new key while keeping the old
- * one: the secret must then hold the old key again. Only a previous version whose key still exists
- * is worth restoring (on stack deletion the previous key is long gone).
- */
-async function restorePreviousIfCurrentHolds(
-  secretArn: string,
-  deletedAccessKeyId: string,
-  held: HeldVersion[],
-  keysOnBucket: (bucketName: string) => Promise<string[]>,
-  compensating?: boolean,
-): Promise<void> {
-  const current = held.find((version) => version.stage === 'AWSCURRENT');
-  if (!current || current.accessKeyId !== deletedAccessKeyId) {
-    return;
-  }
-  const previous = held.find((version) => version.stage === 'AWSPREVIOUS');
-  if (!previous?.accessKeyId || !previous.bucketName) {
-    return;
-  }
-  if (!(await keysOnBucket(previous.bucketName)).includes(previous.accessKeyId)) {
-    return;
-  }
-  await makeCurrent(secretArn, previous.versionId, current.versionId, compensating);
-  logStep('secret-restored', { secretArn, accessKeyId: previous.accessKeyId, versionId: previous.versionId });
 }

@@ -38,9 +38,9 @@ function selectorText(selector: VersionSelector): string {
  * (an empty secret has no AWSCURRENT; a rotation's new version has no value before createSecret),
  * or when the secret is scheduled for deletion.
  */
-async function getVersion(secretArn: string, selector: VersionSelector, compensating?: boolean) {
+async function getVersion(secretArn: string, selector: VersionSelector) {
   try {
-    const answer = await callAws({ action: 'secretsmanager:GetSecretValue', resource: onSecret(secretArn), compensating },
+    const answer = await callAws({ action: 'secretsmanager:GetSecretValue', resource: onSecret(secretArn) },
       () => secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector })));
     return answer.VersionId ? answer : undefined;
   } catch (error) {
@@ -52,8 +52,8 @@ async function getVersion(secretArn: string, selector: VersionSelector, compensa
 }
 
 /** One version of the secret, reduced to the key it holds; undefined when absent (see getVersion). */
-export async function readVersion(secretArn: string, selector: VersionSelector, compensating?: boolean): Promise<StoredVersion | undefined> {
-  const answer = await getVersion(secretArn, selector, compensating);
+export async function readVersion(secretArn: string, selector: VersionSelector): Promise<StoredVersion | undefined> {
+  const answer = await getVersion(secretArn, selector);
   return answer && { versionId: answer.VersionId!, ...identifyKey(answer.SecretString) };
 }
 
@@ -137,9 +137,9 @@ export async function removeStage(secretArn: string, stage: VersionStage, versio
 }
 
 /** Moves AWSCURRENT from one version to another (the one losing it becomes AWSPREVIOUS). */
-export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string, compensating?: boolean): Promise<void> {
+export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string): Promise<void> {
   try {
-    await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn), compensating },
+    await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn) },
       () => secretsManager.send(new UpdateSecretVersionStageCommand({
         SecretId: secretArn,
         VersionStage: 'AWSCURRENT',

@@ -185,7 +185,7 @@ describe('round trips', () => {
         answerSecretRead = () => fail(secretNotFound());
       }));
 
-    const result = handler(createEvent());
+    const result = handler(createEvent(), lambdaContext());
     await settle();
 
     expect(lightsail).toHaveReceivedCommandTimes(GetBucketsCommand, 1);
@@ -201,7 +201,7 @@ describe('round trips', () => {
     secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID })
       .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
 
-    const result = await handler(createEvent());
+    const result = await handler(createEvent(), lambdaContext());
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
@@ -215,7 +215,7 @@ describe('round trips', () => {
     secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
       .callsFake(() => new Promise((answer) => answers.push(() => answer(current))));
 
-    const result = handler(deleteEvent(NEW_KEY_ID));
+    const result = handler(deleteEvent(NEW_KEY_ID), lambdaContext());
     await settle();
 
     expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
