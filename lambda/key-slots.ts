@@ -3,7 +3,7 @@
  * holds, and freeing a slot by deleting keys that only the secret's AWSPREVIOUS or a stale
  * AWSPENDING version holds. A key no version of the secret holds is never deleted here.
  */
-import { MAX_ACCESS_KEYS_PER_BUCKET, VersionStage } from '../lib/contract';
+import { AccessKeyResourceProperties, MAX_ACCESS_KEYS_PER_BUCKET, VersionStage } from '../lib/contract';
 import { deleteAccessKey } from './lightsail';
 import { logStep } from './log';
 import { StoredVersion, readVersion } from './secret-store';
@@ -17,6 +17,14 @@ export async function heldVersions(secretArn: string): Promise<HeldVersion[]> {
   const versions = await Promise.all(STAGES.map(async (stage) =>
     ({ stage, version: await readVersion(secretArn, { VersionStage: stage }) })));
   return versions.flatMap(({ stage, version }) => (version?.accessKeyId ? [{ ...version, stage }] : []));
+}
+
+/**
+ * Whether the version holds a key of the generation the properties describe: the same bucket and
+ * serial. Rotation keeps both, so a generation is the key a resource made and every rotation of it.
+ */
+export function isOfGeneration(version: StoredVersion, properties: AccessKeyResourceProperties): boolean {
+  return version.bucketName === properties.BucketName && (version.serial ?? '') === (properties.Serial ?? '');
 }
 
 export function fullBucketError(bucketName: string, accessKeyIds: string[]): Error {

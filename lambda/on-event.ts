@@ -16,11 +16,12 @@ import {
   REPLACING_PROPERTIES,
 } from '../lib/contract';
 import { restorePreviousIfCurrentHolds } from './current-key';
-import { heldVersions } from './key-slots';
+import { heldVersions, isOfGeneration } from './key-slots';
 import { logStep } from './log';
 import { bucketAccessKeyIds, deleteAccessKey } from './lightsail';
 import { mintKey } from './mint-key';
 import { LambdaContext, runEvent } from './retry';
+import { returnToKey } from './rollback';
 
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
@@ -82,6 +83,10 @@ async function update(event: CloudFormationCustomResourceUpdateEvent): Promise<O
     logStep('update-unchanged', { bucketName: properties.BucketName, accessKeyId: event.PhysicalResourceId });
     return result(event.PhysicalResourceId);
   }
+  const oldProperties = readProperties(event.OldResourceProperties);
+  if (await returnToKey({ physicalResourceId: event.PhysicalResourceId, requestId: event.RequestId, properties, oldProperties })) {
+    return result(event.PhysicalResourceId);
+  }
   // A new id makes CloudFormation delete the old key once the whole deployment has succeeded, or
   // the new one if it rolls back: never delete the old key here.
   logStep('update-replacing', { bucketName: properties.BucketName, changed: changed.join(',') });
@@ -108,9 +113,7 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held,
     (keysOf) => (keysOf === bucketName ? keysOnBucket : bucketAccessKeyIds(keysOf)));
   // Rotation may have replaced the key this physical id names: its generation's keys all go.
-  const generationKeys = held
-    .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))
-    .map((version) => version.accessKeyId!);
+  const generationKeys = held.filter((version) => isOfGeneration(version, properties)).map((version) => version.accessKeyId!);
   for (const key of new Set([accessKeyId, ...generationKeys])) {
     const deleted = await deleteAccessKey(bucketName, key);
     logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId: key });

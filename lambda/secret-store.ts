@@ -136,8 +136,8 @@ export async function removeStage(secretArn: string, stage: VersionStage, versio
   }
 }
 
-/** Moves AWSCURRENT from one version to another (the one losing it becomes AWSPREVIOUS). */
-export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string): Promise<void> {
+/** Moves AWSCURRENT to a version, from the one that holds it (which becomes AWSPREVIOUS), if any. */
+export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string | undefined): Promise<void> {
   try {
     await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn) },
       () => secretsManager.send(new UpdateSecretVersionStageCommand({
