@@ -56,7 +56,7 @@ async function readBucketUrl(bucketName: string): Promise<string | undefined> {
   let buckets;
   try {
     ({ buckets } = await callAws({ action: 'lightsail:GetBuckets', resource: onBucket(bucketName) },
-      () => lightsail.send(new GetBucketsCommand({ bucketName }))));
+      (abortSignal) => lightsail.send(new GetBucketsCommand({ bucketName }), { abortSignal })));
   } catch (error) {
     throw readFailure(bucketName, error);
   }
@@ -69,7 +69,7 @@ async function readBucketUrl(bucketName: string): Promise<string | undefined> {
 
 async function listAccessKeyIds(bucketName: string): Promise<string[]> {
   const { accessKeys } = await callAws({ action: 'lightsail:GetBucketAccessKeys', resource: onBucket(bucketName) },
-    () => lightsail.send(new GetBucketAccessKeysCommand({ bucketName })));
+    (abortSignal) => lightsail.send(new GetBucketAccessKeysCommand({ bucketName }), { abortSignal }));
   // Stryker disable next-line ArrayDeclaration: a made-up entry in place of [] has no accessKeyId, so the filter drops it.
   return (accessKeys ?? []).map((key) => key.accessKeyId).filter((id): id is string => typeof id === 'string');
 }
@@ -99,7 +99,7 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   let created;
   try {
     created = await callAws({ action: 'lightsail:CreateBucketAccessKey', resource: onBucket(bucketName) },
-      () => lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName })));
+      (abortSignal) => lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName }), { abortSignal }));
   } catch (error) {
     // Throttled or denied, every attempt was refused before Lightsail acted: no key of ours exists.
     throw new Error(
@@ -158,7 +158,7 @@ export async function deleteUnstoredKey(bucketName: string, accessKeyId: string,
 export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
   try {
     await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName) },
-      () => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId })));
+      (abortSignal) => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId }), { abortSignal }));
     return true;
   } catch (error) {
     if (isLightsailNotFound(error)) {

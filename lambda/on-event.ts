@@ -22,6 +22,7 @@ import { bucketAccessKeyIds, deleteAccessKey } from './lightsail';
 import { mintKey } from './mint-key';
 import { LambdaContext, runEvent } from './retry';
 import { returnToKey } from './rollback';
+import { SecretUnreadable } from './secret-store';
 
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
@@ -107,7 +108,15 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   // previous key, which then usually lives in the same bucket.
   const keysOnBucket = bucketAccessKeyIds(bucketName);
   keysOnBucket.catch(() => undefined); // Reported when used.
-  const held = await heldVersions(secretArn);
+  const held = await heldVersions(secretArn).catch((error: unknown) => {
+    if (error instanceof SecretUnreadable) {
+      return error;
+    }
+    throw error;
+  });
+  if (held instanceof SecretUnreadable) {
+    return deleteUnchecked(bucketName, accessKeyId, secretArn, held);
+  }
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
   await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held,
@@ -119,4 +128,17 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
     logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId: key });
   }
   return { PhysicalResourceId: accessKeyId };
+}
+
+/**
+ * The secret cannot be read (its encryption key cannot decrypt it, it is scheduled for deletion):
+ * the key the physical id names still goes, and the log and the result say what was not checked.
+ */
+async function deleteUnchecked(bucketName: string, accessKeyId: string, secretArn: string, unreadable: SecretUnreadable): Promise<OnEventResult> {
+  const notChecked = `${unreadable.message}. Not checked: whether the secret must move back to a previous key, and which ` +
+    'other keys of this generation (made by rotation) it holds; look for them on the bucket';
+  logStep('secret-not-checked', { secretArn, accessKeyId, reason: unreadable.message });
+  const deleted = await deleteAccessKey(bucketName, accessKeyId);
+  logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId });
+  return { PhysicalResourceId: accessKeyId, Data: { NotChecked: notChecked } };
 }

@@ -110,23 +110,34 @@ export function refusedBeforeActing(error: unknown): boolean {
   return isThrottled(error) || isDenied(error);
 }
 
+/** Until when the current phase's calls may run: ordinary calls leave the reserve alone, a clean-up may use it. */
+function phaseDeadline(scope: EventScope): number {
+  return scope.cleaningUp ? scope.reserveUntil : scope.retryUntil;
+}
+
+/** Milliseconds the current phase of the event has left (for waits outside callAws, such as polling). */
+export function phaseTimeLeft(): number {
+  return phaseDeadline(currentScope()) - Date.now();
+}
+
 /**
- * Sends one AWS request (`request` makes it; it is called again for each attempt) and retries it
- * while it is throttled or denied and the event's budget allows. Any other error is thrown as it
- * came; when the budget ends, throws an error that says why the call kept failing.
+ * Sends one AWS request (`request` makes it, with the signal that aborts it; it is called again for
+ * each attempt) and retries it while it is throttled or denied and the event's budget allows. Any
+ * other error is thrown as it came; when the budget ends, throws an error that says why the call
+ * kept failing. No attempt, with the SDK's own retries inside it, outlives the phase's deadline.
  */
-export async function callAws<T>(call: AwsCall, request: () => Promise<T>): Promise<T> {
+export async function callAws<T>(call: AwsCall, request: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   const scope = currentScope();
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await request();
+      return await beforeDeadline(call, phaseDeadline(scope), started, request);
     } catch (error) {
       const throttled = isThrottled(error);
       if (!throttled && !(isDenied(error) && call.retryDenied !== false)) {
         throw error;
       }
-      const until = throttled ? (scope.cleaningUp ? scope.reserveUntil : scope.retryUntil) : scope.deniedUntil;
+      const until = throttled ? phaseDeadline(scope) : scope.deniedUntil;
       const room = until - Date.now();
       if (room <= 0) {
         throw gaveUp(call, error, throttled, attempt, Date.now() - started);
@@ -136,6 +147,36 @@ export async function callAws<T>(call: AwsCall, request: () => Promise<T>): Prom
       await new Promise((wake) => setTimeout(wake, wait));
     }
   }
+}
+
+/**
+ * One attempt, abandoned at the deadline: the SDK gets the signal (so the request's socket goes),
+ * and the attempt fails then even if the SDK is between its own retries.
+ */
+async function beforeDeadline<T>(call: AwsCall, deadline: number, started: number, request: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_answer, fail) => {
+    timer = setTimeout(() => {
+      const error = deadlinePassed(call, Date.now() - started);
+      // Rejected first, so that the race ends with this error rather than the SDK's AbortError.
+      fail(error);
+      controller.abort(error);
+    }, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([request(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function deadlinePassed(call: AwsCall, elapsedMs: number): Error {
+  const [prefix, operation] = call.action.split(':');
+  return new RetriesExhausted('DeadlineExceeded',
+    `${SERVICE_NAMES[prefix] ?? prefix} did not answer ${operation} on ${call.resource} within the event's time ` +
+    `(${(elapsedMs / 1000).toFixed(1)} s, the SDK's own retries included); the rest of the function's time was kept ` +
+    'to report the failure and clean up');
 }
 
 /** Keeps the last error's name (callers and tests recognise it) with a message that explains the wait. */

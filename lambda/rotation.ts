@@ -65,7 +65,8 @@ async function createSecret(secretArn: string, token: string): Promise<void> {
     secretArn,
     token,
     stage: 'AWSPENDING',
-    keepVersionId: token,
+    // Never the previous generation's key: a serial bump being deployed may still roll back to it.
+    slots: { keepVersionId: token, generation: { BucketName: current.bucketName, Serial: current.serial } },
     valueOf: (key, bucketUrl) => ({ ...current, ...key, bucketUrl: bucketUrl ?? current.bucketUrl }),
   });
 }

@@ -4,7 +4,7 @@
  * AWSPENDING) holds. Keys the secret does not hold, and the current key, are never touched.
  */
 import { CreateBucketAccessKeyCommand, DeleteBucketAccessKeyCommand } from '@aws-sdk/client-lightsail';
-import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-jest';
 import { freeSlot, heldVersions } from '../../lambda/key-slots';
 import { handler } from '../../lambda/on-event';
@@ -65,7 +65,7 @@ describe('freeSlot', () => {
     givenBucket([ROTATED_KEY_ID, PENDING_KEY_ID]);
     givenSecretVersions(storedValue(ROTATED_KEY_ID), undefined, storedValue(PENDING_KEY_ID));
 
-    const message = await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN, 'v-pending')));
+    const message = await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN, { keepVersionId: 'v-pending' })));
 
     expect(message).toContain('Lightsail allows 2 keys per bucket');
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
@@ -186,7 +186,7 @@ describe('freeSlot bookkeeping', () => {
     givenBucket([ROTATED_KEY_ID, PENDING_KEY_ID]);
     givenSecretVersions(storedValue(ROTATED_KEY_ID), undefined, storedValue(PENDING_KEY_ID));
 
-    expect(await inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN, 'v-another-rotation'))).toEqual([ROTATED_KEY_ID]);
+    expect(await inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN, { keepVersionId: 'v-another-rotation' }))).toEqual([ROTATED_KEY_ID]);
     expect(deletedKeys()).toEqual([PENDING_KEY_ID]);
   });
 });
@@ -207,5 +207,78 @@ describe('heldVersions', () => {
     givenSecretVersions(JSON.stringify({ bucketName: BUCKET, accessKeyId: '' }), JSON.stringify({ accessKeyId: 42, bucketName: BUCKET }));
 
     expect(await inEvent(() => heldVersions(SECRET_ARN))).toEqual([]);
+  });
+});
+
+describe('freeSlot rules', () => {
+  const SERIAL_2 = { BucketName: BUCKET, Serial: '2' };
+
+  test('with a generation, a key of another generation is never deleted: the error says it is kept for a rollback', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'));
+
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID], SECRET_ARN, { generation: SERIAL_2 })))).toBe(
+      `Lightsail bucket "${BUCKET}" is full, and the key that could make room, ${OLD_KEY_ID} (AWSPREVIOUS, serial 1), belongs to ` +
+      'another generation than the current key (serial 2): it is kept for a possible rollback of the deployment that changed ' +
+      'the serial, and goes when that deployment deletes it. Secrets Manager retries the rotation later.');
+    expect(deletedKeys()).toEqual([]);
+  });
+
+  test('keys without a serial are named so', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET), storedValue(OLD_KEY_ID, BUCKET, '1'));
+
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID], SECRET_ARN, { generation: { BucketName: BUCKET } }))))
+      .toContain(`${OLD_KEY_ID} (AWSPREVIOUS, serial 1), belongs to another generation than the current key (serial none)`);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '1'), storedValue(OLD_KEY_ID, BUCKET));
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID], SECRET_ARN, { generation: { BucketName: BUCKET, Serial: '1' } }))))
+      .toContain(`${OLD_KEY_ID} (AWSPREVIOUS, serial none)`);
+  });
+
+  test('with a generation, a key of that generation still makes room', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '2'));
+
+    expect(await inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID], SECRET_ARN, { generation: SERIAL_2 }))).toEqual([ROTATED_KEY_ID]);
+    expect(deletedKeys()).toEqual([OLD_KEY_ID]);
+  });
+
+  test('a bucket full with a foreign key is a full bucket, whatever the generation', async () => {
+    givenBucket([ROTATED_KEY_ID, FOREIGN_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '2'));
+
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, FOREIGN_KEY_ID], SECRET_ARN, { generation: SERIAL_2 }))))
+      .toContain('Lightsail allows 2 keys per bucket');
+  });
+
+  test('deleting the key of an AWSPENDING version also takes the label off it', async () => {
+    givenBucket([ROTATED_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), undefined, storedValue(PENDING_KEY_ID));
+
+    await inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN));
+
+    expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand)[0].args[0].input).toEqual({
+      SecretId: SECRET_ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: 'v-pending',
+    });
+    expect(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0].calledBefore(secretsManager.commandCalls(UpdateSecretVersionStageCommand)[0])).toBe(true);
+  });
+
+  test('deleting the key of an AWSPREVIOUS version leaves the labels alone', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID));
+
+    await inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID], SECRET_ARN));
+
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  });
+
+  test('fails naming the version when the AWSPENDING label cannot be taken off', async () => {
+    givenBucket([ROTATED_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), undefined, storedValue(PENDING_KEY_ID));
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(new Error('no UpdateSecretVersionStage'));
+
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, PENDING_KEY_ID], SECRET_ARN)))).toBe(
+      `Could not remove AWSPENDING from version v-pending of secret ${SECRET_ARN}: no UpdateSecretVersionStage`);
   });
 });

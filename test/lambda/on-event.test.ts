@@ -65,7 +65,7 @@ describe('Create', () => {
   });
 
   test('a repeated Create with the same RequestId returns the stored key and creates nothing', async () => {
-    givenBucket();
+    givenBucket([NEW_KEY_ID]);
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
       .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID), VersionStages: ['AWSCURRENT'] });
 
@@ -255,30 +255,55 @@ describe('Create', () => {
       expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
     });
 
-    test('puts the previous key back when the store took effect although it reported failure', async () => {
-      givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
-      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }).rejects(secretNotFound());
-      lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
-        .resolvesOnce({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] })
-        .resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] });
+    test('first reads the version it tried to write: no version under the token, so the key goes', async () => {
+      await failureOf(handler(createEvent(), lambdaContext()));
 
-      const message = await failureOf(handler(createEvent(), lambdaContext()));
-
-      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
-      expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
-        SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current',
-      });
+      const reads = secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input);
+      expect(reads).toEqual([{ SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }]);
+      expect(secretsManager.commandCalls(GetSecretValueCommand)[1].calledBefore(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0])).toBe(true);
     });
 
-    test('says so when checking the secret after the clean-up fails', async () => {
-      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+    test('keeps the key and succeeds when the store took effect although it reported failure', async () => {
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+        .rejectsOnce(secretNotFound())
+        .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
+
+      expect(await handler(createEvent(), lambdaContext())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+      expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+      expect(output.map((line) => JSON.parse(line) as unknown)).toEqual([
+        { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+        { step: 'key-stored-despite-error', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, secretArn: SECRET_ARN },
+      ]);
+    });
+
+    test('a concurrent run of the same event stored its key first: deletes its own and answers the winner\'s', async () => {
+      secretsManager.on(PutSecretValueCommand).rejects(secretsManagerError('ResourceExistsException',
+        `You can't use ClientRequestToken ${CREATE_REQUEST_ID} because that value is already in use for a version of secret ${SECRET_ARN}.`));
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+        .rejectsOnce(secretNotFound())
+        .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(OLD_KEY_ID) });
+
+      expect(await handler(createEvent(), lambdaContext())).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
+      expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 1);
+      expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+      expect(output.map((line) => JSON.parse(line) as unknown)).toEqual([
+        { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+        { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+        { step: 'concurrent-run-stored', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, requestId: CREATE_REQUEST_ID },
+      ]);
+    });
+
+    test('says so when the version it tried to write cannot be read, and deletes the key', async () => {
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+        .rejectsOnce(secretNotFound())
         .rejects(refused('no GetSecretValue'));
 
       const message = await failureOf(handler(createEvent(), lambdaContext()));
 
       expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
-      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again, but checking secret ${SECRET_ARN} failed`);
-      expect(message).toContain('no GetSecretValue');
+      expect(message).toBe(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: OperationFailureException: no PutSecretValue. ` +
+        `The new key ${NEW_KEY_ID} was deleted again, but checking secret ${SECRET_ARN} failed (Could not read version ` +
+        `${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: OperationFailureException: no GetSecretValue); make sure its AWSCURRENT version holds a key that exists.`);
     });
   });
 
@@ -410,9 +435,6 @@ describe('Delete', () => {
     ['the previous version is not a stored key', () => givenSecretVersions(storedValue(NEW_KEY_ID), 'edited by hand')],
     ['the secret has no value', () => givenSecretVersions()],
     ['the secret is gone', () => secretsManager.on(GetSecretValueCommand).rejects(secretNotFound("Secrets Manager can't find the specified secret."))],
-    ['the secret is scheduled for deletion', () => secretsManager.on(GetSecretValueCommand).rejects(new InvalidRequestException({
-      $metadata: {}, message: "You can't perform this operation on the secret because it was marked for deletion.",
-    }))],
     ['the previous bucket is gone', () => {
       givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID, 'deleted-bucket'));
       lightsail.on(GetBucketAccessKeysCommand, { bucketName: 'deleted-bucket' }).rejects(notFound());
@@ -552,12 +574,44 @@ describe('a secret scheduled for deletion', () => {
     });
   }
 
-  test('reads as a secret without versions: Delete still deletes the key', async () => {
+  test('Delete still deletes the key, and says what it could not check', async () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejects(markedForDeletion());
 
-    expect(await handler(deleteEvent(OLD_KEY_ID), lambdaContext())).toEqual({ PhysicalResourceId: OLD_KEY_ID });
+    const result = await handler(deleteEvent(OLD_KEY_ID), lambdaContext());
+
+    const unreadable = new RegExp(`^Could not read version AWS(CURRENT|PREVIOUS|PENDING) of secret ${SECRET_ARN}: InvalidRequestException: ` +
+      "You can't perform this operation on the secret because it was marked for deletion\\.");
+    expect(result.PhysicalResourceId).toBe(OLD_KEY_ID);
+    expect(result.Data?.NotChecked).toMatch(unreadable);
+    expect(result.Data?.NotChecked).toMatch(/\. Not checked: whether the secret must move back to a previous key, and which other keys of this generation \(made by rotation\) it holds; look for them on the bucket$/);
+    expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 1);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    const lines = logLines() as Array<Record<string, string>>;
+    expect(lines.map((line) => line.step)).toEqual(['secret-not-checked', 'key-deleted']);
+    expect(lines[0]).toEqual({ step: 'secret-not-checked', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, reason: expect.stringMatching(unreadable) });
+  });
+
+  test.each(['DecryptionFailure', 'KMSAccessDeniedException', 'KMSInvalidStateException', 'KMSDisabledException'])(
+    'a secret its encryption key cannot decrypt (%s) does not block the Delete either', async (name) => {
+      givenBucket();
+      secretsManager.on(GetSecretValueCommand).rejects(secretsManagerError(name, 'the KMS key cannot be used'));
+      lightsail.on(DeleteBucketAccessKeyCommand).rejects(notFound('The access key does not exist'));
+
+      const result = await handler(deleteEvent(OLD_KEY_ID), lambdaContext());
+
+      expect(result.Data?.NotChecked).toContain(`${name}: the KMS key cannot be used. Not checked:`);
+      expect((logLines() as Array<Record<string, string>>).map((line) => line.step)).toEqual(['secret-not-checked', 'key-already-gone']);
+    });
+
+  test('a Create fails naming the secret and makes no key', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(markedForDeletion());
+
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: ` +
+      "InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion.");
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
   test('any other invalid request is a failure naming the version, the secret and the cause, and deletes nothing', async () => {
@@ -582,13 +636,6 @@ describe('a secret scheduled for deletion', () => {
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
-  test('a Create reads no stored key from it and creates the key (storing it then fails in Secrets Manager)', async () => {
-    givenBucket();
-    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).rejects(markedForDeletion());
-
-    expect(await handler(createEvent(), lambdaContext())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
-  });
-
   test('an answer without a version id is no version', async () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).resolves({ SecretString: storedValue(OLD_KEY_ID) });
@@ -611,7 +658,7 @@ describe('what the handler logs', () => {
   });
 
   test('a repeated Create: the stored key and the request', async () => {
-    givenBucket();
+    givenBucket([NEW_KEY_ID]);
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
       .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
 

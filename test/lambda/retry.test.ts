@@ -1,6 +1,6 @@
 import { LightsailClient } from '@aws-sdk/client-lightsail';
 import type { RetryStrategyV2, StandardRetryToken } from '@smithy/types';
-import { AwsCall, LambdaContext, callAws, cleanUp, runEvent } from '../../lambda/retry';
+import { AwsCall, LambdaContext, callAws, cleanUp, phaseTimeLeft, runEvent } from '../../lambda/retry';
 import { sdkClientConfig, sdkClientConfigWithoutRetries } from '../../lambda/sdk-config';
 import { accessDenied, lambdaContext, onFakeClock, output, refused, throttled, useFakeClock } from './fixtures';
 
@@ -301,5 +301,75 @@ describe('callAws, on a fake clock', () => {
     const { attemptsAt, outcome } = await run(lambdaContext(60_000), CALL, always(() => thrown));
     expect(attemptsAt).toEqual([0]);
     expect(outcome).toBe(thrown);
+  });
+});
+
+describe('the event\'s deadline, on a fake clock', () => {
+  beforeEach(useFakeClock);
+
+  /** A request that never answers by itself; it records the signal it was given. */
+  function hanging() {
+    const signals: AbortSignal[] = [];
+    const request = (signal: AbortSignal) => {
+      signals.push(signal);
+      return new Promise<string>(() => undefined);
+    };
+    return { signals, request };
+  }
+
+  test('a call that does not answer is abandoned when ordinary calls must end, and its signal aborts the SDK\'s request', async () => {
+    const { signals, request } = hanging();
+    const start = Date.now();
+
+    const error = await failureOf(onFakeClock(runEvent(lambdaContext(4_000), () => callAws(CALL, request))));
+
+    expect(Date.now() - start).toBe(1_000);
+    expect(error.name).toBe('DeadlineExceeded');
+    expect(error.message).toBe('Lightsail did not answer GetBuckets on Lightsail bucket "my-bucket" within the event\'s time (1.0 s, ' +
+      "the SDK's own retries included); the rest of the function's time was kept to report the failure and clean up");
+    expect(signals).toHaveLength(1);
+    expect(signals[0].aborted).toBe(true);
+    expect(signals[0].reason).toBe(error);
+  });
+
+  test('a clean-up call may run until 0.5 s before the function\'s end', async () => {
+    const { request } = hanging();
+    const start = Date.now();
+
+    const error = await failureOf(onFakeClock(runEvent(lambdaContext(4_000), () => cleanUp(() => callAws({ ...CALL, action: 'secretsmanager:GetSecretValue' }, request)))));
+
+    expect(Date.now() - start).toBe(3_500);
+    expect(error.message).toMatch(/^Secrets Manager did not answer GetSecretValue on Lightsail bucket "my-bucket" within the event's time \(3\.5 s, /);
+  });
+
+  test('the time counts from the call\'s first attempt, throttled retries included', async () => {
+    let attempts = 0;
+    const request = (signal: AbortSignal) => {
+      attempts++;
+      return attempts < 3 ? Promise.reject(throttled()) : new Promise<string>((_answer, fail) => signal.addEventListener('abort', () => fail(new Error('aborted'))));
+    };
+
+    const error = await failureOf(onFakeClock(runEvent(lambdaContext(4_000), () => callAws(CALL, request))));
+
+    expect(attempts).toBe(3);
+    expect(error.message).toContain('within the event\'s time (1.0 s,');
+  });
+
+  test('an answer in time leaves no timer behind, and its signal is never aborted', async () => {
+    const signals: AbortSignal[] = [];
+
+    expect(await runEvent(lambdaContext(60_000), () => callAws(CALL, async (signal) => {
+      signals.push(signal);
+      return 'done';
+    }))).toBe('done');
+
+    expect(jest.getTimerCount()).toBe(0);
+    expect(signals[0].aborted).toBe(false);
+  });
+
+  test('phaseTimeLeft is the time until the current phase must end', async () => {
+    const left = await runEvent(lambdaContext(10_000), async () => [phaseTimeLeft(), await cleanUp(async () => phaseTimeLeft())]);
+    // 10 s: the reserve is 3 s; a clean-up may use it up to 0.5 s before the end.
+    expect(left).toEqual([7_000, 9_500]);
   });
 });

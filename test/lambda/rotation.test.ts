@@ -96,7 +96,7 @@ describe('createSecret', () => {
   });
 
   test('is idempotent on the token: a stored pending key is not made twice', async () => {
-    givenBucket([CURRENT_KEY_ID]);
+    givenBucket([CURRENT_KEY_ID, NEW_KEY_ID]);
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
 
     await handler(rotationEvent('createSecret'), lambdaContext());
@@ -347,7 +347,7 @@ describe('what each step logs', () => {
   });
 
   test('a repeated createSecret logs that the key already exists', async () => {
-    givenBucket([CURRENT_KEY_ID]);
+    givenBucket([CURRENT_KEY_ID, NEW_KEY_ID]);
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
 
     await handler(rotationEvent('createSecret'), lambdaContext());
@@ -586,5 +586,19 @@ describe('what a rotation call refused at once is called, on a fake clock', () =
     expect(await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), lambdaContext(3_000))))).toBe(
       `Could not remove AWSPENDING from version ${TOKEN} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
       `UpdateSecretVersionStage on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
+  });
+});
+
+describe('createSecret during a serial bump\'s deployment', () => {
+  test('never deletes the previous generation\'s key to make room: fails clearly, and Secrets Manager retries later', async () => {
+    givenBucket([CURRENT_KEY_ID, OLD_KEY_ID]);
+    givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '0') });
+
+    const message = await failureOf(handler(rotationEvent('createSecret'), lambdaContext()));
+
+    expect(message).toContain(`${OLD_KEY_ID} (AWSPREVIOUS, serial 0), belongs to another generation than the current key (serial 1)`);
+    expect(message).toContain('Secrets Manager retries the rotation later');
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 });
