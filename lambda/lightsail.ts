@@ -4,7 +4,9 @@ import {
   GetBucketAccessKeysCommand,
   GetBucketsCommand,
   LightsailClient,
+  Operation,
 } from '@aws-sdk/client-lightsail';
+import { followOperations } from './operations';
 import { callAws, cleanUp, refusedBeforeActing } from './retry';
 import { sdkClientConfig, sdkClientConfigWithoutRetries } from './sdk-config';
 import { describeError, isLightsailNotFound } from './sdk-errors';
@@ -110,6 +112,7 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   const accessKeyId = created.accessKey?.accessKeyId;
   const secretAccessKey = created.accessKey?.secretAccessKey;
   if (accessKeyId && secretAccessKey) {
+    await followOrDelete(bucketName, accessKeyId, created.operations);
     return { accessKeyId, secretAccessKey };
   }
   if (!accessKeyId) {
@@ -119,6 +122,17 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   throw new Error(
     `Lightsail returned access key ${accessKeyId} for bucket "${bucketName}" without its secret access key; the key was deleted again`,
   );
+}
+
+/** A key whose operation failed (or did not finish in time) is not made: it is deleted again, and the error names the operation. */
+async function followOrDelete(bucketName: string, accessKeyId: string, operations: Operation[] | undefined): Promise<void> {
+  try {
+    await followOperations(lightsail, operations);
+  } catch (error) {
+    const reason = `Could not create an access key for Lightsail bucket "${bucketName}": ${describeError(error)}`;
+    await deleteUnstoredKey(bucketName, accessKeyId, reason);
+    throw new Error(`${reason}; the key ${accessKeyId} was deleted again`);
+  }
 }
 
 async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[]): Promise<string> {
@@ -154,18 +168,27 @@ export async function deleteUnstoredKey(bucketName: string, accessKeyId: string,
   }
 }
 
-/** Deletes the key. Returns false when the key or its bucket was already gone. */
+/**
+ * Deletes the key, and waits for Lightsail's operation to finish: only then is its slot free.
+ * Returns false when the key or its bucket was already gone.
+ */
 export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
+  const failure = (error: unknown) => new Error(
+    `Could not delete access key ${accessKeyId} of Lightsail bucket "${bucketName}": ${describeError(error)}`,
+  );
+  let answer;
   try {
-    await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName) },
+    answer = await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName) },
       (abortSignal) => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId }), { abortSignal }));
-    return true;
   } catch (error) {
     if (isLightsailNotFound(error)) {
       return false;
     }
-    throw new Error(
-      `Could not delete access key ${accessKeyId} of Lightsail bucket "${bucketName}": ${describeError(error)}`,
-    );
+    throw failure(error);
   }
+  // Not inside the try above: an operation that is not found must never read as a key already gone.
+  await followOperations(lightsail, answer.operations).catch((error: unknown) => {
+    throw failure(error);
+  });
+  return true;
 }

@@ -21,7 +21,7 @@ import {
 
 const SECRET_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
 const KEY_ACTIONS = ['lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey'];
-const READ_ACTIONS = ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys'];
+const READ_ACTIONS = ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys', 'lightsail:GetOperation'];
 
 function newBucket(stack: Stack, id = 'Bucket', bucketName = 'my-bucket'): lightsail.CfnBucket {
   return new lightsail.CfnBucket(stack, id, { bucketName, bundleId: 'small_1_0' });
