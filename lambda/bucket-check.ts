@@ -23,7 +23,7 @@ export async function proveKeyWorks(key: StoredAccessKey): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await callAws({ action: 's3:ListBucket', resource: `Lightsail bucket "${key.bucketName}"`, retryDenied: false },
-          () => s3.send(new ListObjectsV2Command({ Bucket: key.bucketName, MaxKeys: 1 })));
+          (abortSignal) => s3.send(new ListObjectsV2Command({ Bucket: key.bucketName, MaxKeys: 1 }), { abortSignal }));
         return;
       } catch (error) {
         // Throttling was retried by callAws for as long as the event's time allows.

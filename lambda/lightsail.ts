@@ -4,8 +4,10 @@ import {
   GetBucketAccessKeysCommand,
   GetBucketsCommand,
   LightsailClient,
+  Operation,
 } from '@aws-sdk/client-lightsail';
-import { callAws, refusedBeforeActing } from './retry';
+import { followOperations } from './operations';
+import { callAws, cleanUp, refusedBeforeActing } from './retry';
 import { sdkClientConfig, sdkClientConfigWithoutRetries } from './sdk-config';
 import { describeError, isLightsailNotFound } from './sdk-errors';
 
@@ -56,7 +58,7 @@ async function readBucketUrl(bucketName: string): Promise<string | undefined> {
   let buckets;
   try {
     ({ buckets } = await callAws({ action: 'lightsail:GetBuckets', resource: onBucket(bucketName) },
-      () => lightsail.send(new GetBucketsCommand({ bucketName }))));
+      (abortSignal) => lightsail.send(new GetBucketsCommand({ bucketName }), { abortSignal })));
   } catch (error) {
     throw readFailure(bucketName, error);
   }
@@ -67,20 +69,17 @@ async function readBucketUrl(bucketName: string): Promise<string | undefined> {
   return bucket.url;
 }
 
-async function listAccessKeyIds(bucketName: string, compensating = false): Promise<string[]> {
-  const { accessKeys } = await callAws({ action: 'lightsail:GetBucketAccessKeys', resource: onBucket(bucketName), compensating },
-    () => lightsail.send(new GetBucketAccessKeysCommand({ bucketName })));
+async function listAccessKeyIds(bucketName: string): Promise<string[]> {
+  const { accessKeys } = await callAws({ action: 'lightsail:GetBucketAccessKeys', resource: onBucket(bucketName) },
+    (abortSignal) => lightsail.send(new GetBucketAccessKeysCommand({ bucketName }), { abortSignal }));
   // Stryker disable next-line ArrayDeclaration: a made-up entry in place of [] has no accessKeyId, so the filter drops it.
   return (accessKeys ?? []).map((key) => key.accessKeyId).filter((id): id is string => typeof id === 'string');
 }
 
-/**
- * The ids of the bucket's keys; none when the bucket is gone. `compensating`: part of a clean-up,
- * so throttling is retried into the time kept back for it.
- */
-export async function bucketAccessKeyIds(bucketName: string, compensating = false): Promise<string[]> {
+/** The ids of the bucket's keys; none when the bucket is gone. */
+export async function bucketAccessKeyIds(bucketName: string): Promise<string[]> {
   try {
-    return await listAccessKeyIds(bucketName, compensating);
+    return await listAccessKeyIds(bucketName);
   } catch (error) {
     if (isLightsailNotFound(error)) {
       // Stryker disable next-line ArrayDeclaration: callers only ask whether a real key id is in the list; a made-up entry never is.
@@ -102,7 +101,7 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   let created;
   try {
     created = await callAws({ action: 'lightsail:CreateBucketAccessKey', resource: onBucket(bucketName) },
-      () => lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName })));
+      (abortSignal) => lightsailWithoutRetries.send(new CreateBucketAccessKeyCommand({ bucketName }), { abortSignal }));
   } catch (error) {
     // Throttled or denied, every attempt was refused before Lightsail acted: no key of ours exists.
     throw new Error(
@@ -113,21 +112,33 @@ export async function createAccessKey(bucketName: string, knownAccessKeyIds: str
   const accessKeyId = created.accessKey?.accessKeyId;
   const secretAccessKey = created.accessKey?.secretAccessKey;
   if (accessKeyId && secretAccessKey) {
+    await followOrDelete(bucketName, accessKeyId, created.operations);
     return { accessKeyId, secretAccessKey };
   }
   if (!accessKeyId) {
     throw new Error(`Lightsail returned no access key id for bucket "${bucketName}"`);
   }
-  await deleteAccessKey(bucketName, accessKeyId, true);
+  await cleanUp(() => deleteAccessKey(bucketName, accessKeyId));
   throw new Error(
     `Lightsail returned access key ${accessKeyId} for bucket "${bucketName}" without its secret access key; the key was deleted again`,
   );
 }
 
+/** A key whose operation failed (or did not finish in time) is not made: it is deleted again, and the error names the operation. */
+async function followOrDelete(bucketName: string, accessKeyId: string, operations: Operation[] | undefined): Promise<void> {
+  try {
+    await followOperations(lightsail, operations);
+  } catch (error) {
+    const reason = `Could not create an access key for Lightsail bucket "${bucketName}": ${describeError(error)}`;
+    await deleteUnstoredKey(bucketName, accessKeyId, reason);
+    throw new Error(`${reason}; the key ${accessKeyId} was deleted again`);
+  }
+}
+
 async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[]): Promise<string> {
   let appeared: string[];
   try {
-    appeared = (await listAccessKeyIds(bucketName, true)).filter((id) => !knownAccessKeyIds.includes(id));
+    appeared = (await cleanUp(() => listAccessKeyIds(bucketName))).filter((id) => !knownAccessKeyIds.includes(id));
   } catch (error) {
     return `. Could not check for a key made by the failed call (${describeError(error)}): look for an unknown key on the bucket`;
   }
@@ -148,7 +159,7 @@ async function appearedKeysNotice(bucketName: string, knownAccessKeyIds: string[
  */
 export async function deleteUnstoredKey(bucketName: string, accessKeyId: string, reason: string): Promise<void> {
   try {
-    await deleteAccessKey(bucketName, accessKeyId, true);
+    await cleanUp(() => deleteAccessKey(bucketName, accessKeyId));
   } catch (cleanupError) {
     throw new Error(
       `${reason}. Deleting the new key also failed (${describeError(cleanupError)}); delete it with: ` +
@@ -158,20 +169,26 @@ export async function deleteUnstoredKey(bucketName: string, accessKeyId: string,
 }
 
 /**
- * Deletes the key. Returns false when the key or its bucket was already gone. `compensating`: the
- * key is one nobody holds, so throttling is retried into the time kept back for clean-up.
+ * Deletes the key, and waits for Lightsail's operation to finish: only then is its slot free.
+ * Returns false when the key or its bucket was already gone.
  */
-export async function deleteAccessKey(bucketName: string, accessKeyId: string, compensating = false): Promise<boolean> {
+export async function deleteAccessKey(bucketName: string, accessKeyId: string): Promise<boolean> {
+  const failure = (error: unknown) => new Error(
+    `Could not delete access key ${accessKeyId} of Lightsail bucket "${bucketName}": ${describeError(error)}`,
+  );
+  let answer;
   try {
-    await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName), compensating },
-      () => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId })));
-    return true;
+    answer = await callAws({ action: 'lightsail:DeleteBucketAccessKey', resource: onBucket(bucketName) },
+      (abortSignal) => lightsail.send(new DeleteBucketAccessKeyCommand({ bucketName, accessKeyId }), { abortSignal }));
   } catch (error) {
     if (isLightsailNotFound(error)) {
       return false;
     }
-    throw new Error(
-      `Could not delete access key ${accessKeyId} of Lightsail bucket "${bucketName}": ${describeError(error)}`,
-    );
+    throw failure(error);
   }
+  // Not inside the try above: an operation that is not found must never read as a key already gone.
+  await followOperations(lightsail, answer.operations).catch((error: unknown) => {
+    throw failure(error);
+  });
+  return true;
 }

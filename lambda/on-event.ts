@@ -8,7 +8,6 @@ import type {
   CloudFormationCustomResourceDeleteEvent,
   CloudFormationCustomResourceEvent,
   CloudFormationCustomResourceUpdateEvent,
-  Context,
 } from 'aws-lambda';
 import {
   ACCESS_KEY_ID_PATTERN,
@@ -16,21 +15,26 @@ import {
   AccessKeyResourceProperties,
   REPLACING_PROPERTIES,
 } from '../lib/contract';
-import { HeldVersion, freeSlot, heldVersions } from './key-slots';
+import { restorePreviousIfCurrentHolds } from './current-key';
+import { heldVersions, isOfGeneration } from './key-slots';
 import { logStep } from './log';
-import { bucketAccessKeyIds, createAccessKey, deleteAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
-import { startEvent } from './retry';
-import { makeCurrent, readVersion, storeAccessKey } from './secret-store';
-import { describeError } from './sdk-errors';
+import { bucketAccessKeyIds, deleteAccessKey } from './lightsail';
+import { mintKey } from './mint-key';
+import { LambdaContext, runEvent } from './retry';
+import { returnToKey } from './rollback';
+import { SecretUnreadable } from './secret-store';
 
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
   readonly Data?: Record<string, string>;
 }
 
-/** `context` gives the event's time budget (see retry.ts); without one, the function's 5 minutes. */
-export async function handler(event: CloudFormationCustomResourceEvent, context?: Partial<Context>): Promise<OnEventResult> {
-  startEvent(context);
+/** `context` gives the event's time budget (see retry.ts). */
+export async function handler(event: CloudFormationCustomResourceEvent, context: LambdaContext): Promise<OnEventResult> {
+  return runEvent(context, () => onEvent(event));
+}
+
+async function onEvent(event: CloudFormationCustomResourceEvent): Promise<OnEventResult> {
   switch (event.RequestType) {
     case 'Create':
       return create(readProperties(event.ResourceProperties), event.RequestId);
@@ -61,59 +65,14 @@ function result(accessKeyId: string): OnEventResult {
  * bucket may already hold the key being replaced.
  */
 async function create(properties: AccessKeyResourceProperties, requestId: string): Promise<OnEventResult> {
-  const { BucketName: bucketName, SecretArn: secretArn } = properties;
-  // One round of reads: the bucket's are started with the idempotency read, and used only after it.
-  const bucketRead = readBucket(bucketName);
-  bucketRead.catch(() => undefined); // Reported below, unless this event's key already exists.
-  // The Provider framework may invoke us twice for one event: the first run may have finished.
-  const stored = await readVersion(secretArn, { VersionId: requestId });
-  if (stored?.accessKeyId) {
-    logStep('create-already-done', { bucketName, accessKeyId: stored.accessKeyId, requestId });
-    return result(stored.accessKeyId);
-  }
-
-  const bucket = await bucketRead;
-  // After rotations a replacement finds the bucket full: the key only AWSPREVIOUS holds makes room.
-  const accessKeyIds = await freeSlot(bucketName, bucket.accessKeyIds, secretArn);
-
-  const key = await createAccessKey(bucketName, accessKeyIds);
-  logStep('key-created', { bucketName, accessKeyId: key.accessKeyId });
-  try {
-    await storeAccessKey(secretArn, requestId, {
-      accessKeyId: key.accessKeyId,
-      secretAccessKey: key.secretAccessKey,
-      bucketName,
-      region: process.env.AWS_REGION ?? '',
-      bucketUrl: bucket.url,
-      serial: properties.Serial,
-    });
-  } catch (error) {
-    return compensate(properties, key.accessKeyId, error);
-  }
-  logStep('key-stored', { bucketName, accessKeyId: key.accessKeyId, secretArn });
-  return result(key.accessKeyId);
-}
-
-/**
- * Undoes a create whose key could not be stored: nobody holds its secret, so the key must go.
- * Always throws, with a reason that says what was left behind.
- */
-async function compensate(properties: AccessKeyResourceProperties, accessKeyId: string, cause: unknown): Promise<never> {
-  const { BucketName: bucketName, SecretArn: secretArn } = properties;
-  const reason = describeError(cause);
-  await deleteUnstoredKey(bucketName, accessKeyId, reason);
-  logStep('key-deleted-after-store-failure', { bucketName, accessKeyId });
-  try {
-    // The store may have succeeded although its answer was lost: never leave a deleted key current.
-    const held = await heldVersions(secretArn, true);
-    await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held, (keysOf) => bucketAccessKeyIds(keysOf, true), true);
-  } catch (restoreError) {
-    throw new Error(
-      `${reason}. The new key ${accessKeyId} was deleted again, but checking secret ${secretArn} failed ` +
-      `(${describeError(restoreError)}); make sure its AWSCURRENT version holds a key that exists.`,
-    );
-  }
-  throw new Error(`${reason}. The new key ${accessKeyId} was deleted again; nothing else changed.`);
+  const { BucketName: bucketName, SecretArn: secretArn, Serial: serial } = properties;
+  const accessKeyId = await mintKey({
+    bucketName,
+    secretArn,
+    token: requestId,
+    valueOf: (key, bucketUrl) => ({ ...key, bucketName, region: process.env.AWS_REGION ?? '', bucketUrl, serial }),
+  });
+  return result(accessKeyId);
 }
 
 async function update(event: CloudFormationCustomResourceUpdateEvent): Promise<OnEventResult> {
@@ -123,6 +82,10 @@ async function update(event: CloudFormationCustomResourceUpdateEvent): Promise<O
   );
   if (changed.length === 0) {
     logStep('update-unchanged', { bucketName: properties.BucketName, accessKeyId: event.PhysicalResourceId });
+    return result(event.PhysicalResourceId);
+  }
+  const oldProperties = readProperties(event.OldResourceProperties);
+  if (await returnToKey({ physicalResourceId: event.PhysicalResourceId, requestId: event.RequestId, properties, oldProperties })) {
     return result(event.PhysicalResourceId);
   }
   // A new id makes CloudFormation delete the old key once the whole deployment has succeeded, or
@@ -145,15 +108,21 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
   // previous key, which then usually lives in the same bucket.
   const keysOnBucket = bucketAccessKeyIds(bucketName);
   keysOnBucket.catch(() => undefined); // Reported when used.
-  const held = await heldVersions(secretArn);
+  const held = await heldVersions(secretArn).catch((error: unknown) => {
+    if (error instanceof SecretUnreadable) {
+      return error;
+    }
+    throw error;
+  });
+  if (held instanceof SecretUnreadable) {
+    return deleteUnchecked(bucketName, accessKeyId, secretArn, held);
+  }
   // Secret first: if that fails, the key still exists and the secret still holds it, so running
   // applications keep working until CloudFormation retries.
   await restorePreviousIfCurrentHolds(secretArn, accessKeyId, held,
     (keysOf) => (keysOf === bucketName ? keysOnBucket : bucketAccessKeyIds(keysOf)));
   // Rotation may have replaced the key this physical id names: its generation's keys all go.
-  const generationKeys = held
-    .filter((version) => version.bucketName === bucketName && (version.serial ?? '') === (properties.Serial ?? ''))
-    .map((version) => version.accessKeyId!);
+  const generationKeys = held.filter((version) => isOfGeneration(version, properties)).map((version) => version.accessKeyId!);
   for (const key of new Set([accessKeyId, ...generationKeys])) {
     const deleted = await deleteAccessKey(bucketName, key);
     logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId: key });
@@ -162,28 +131,14 @@ async function remove(event: CloudFormationCustomResourceDeleteEvent): Promise<O
 }
 
 /**
- * After the rollback of a replacement, CloudFormation deletes the new key while keeping the old
- * one: the secret must then hold the old key again. Only a previous version whose key still exists
- * is worth restoring (on stack deletion the previous key is long gone).
+ * The secret cannot be read (its encryption key cannot decrypt it, it is scheduled for deletion):
+ * the key the physical id names still goes, and the log and the result say what was not checked.
  */
-async function restorePreviousIfCurrentHolds(
-  secretArn: string,
-  deletedAccessKeyId: string,
-  held: HeldVersion[],
-  keysOnBucket: (bucketName: string) => Promise<string[]>,
-  compensating?: boolean,
-): Promise<void> {
-  const current = held.find((version) => version.stage === 'AWSCURRENT');
-  if (!current || current.accessKeyId !== deletedAccessKeyId) {
-    return;
-  }
-  const previous = held.find((version) => version.stage === 'AWSPREVIOUS');
-  if (!previous?.accessKeyId || !previous.bucketName) {
-    return;
-  }
-  if (!(await keysOnBucket(previous.bucketName)).includes(previous.accessKeyId)) {
-    return;
-  }
-  await makeCurrent(secretArn, previous.versionId, current.versionId, compensating);
-  logStep('secret-restored', { secretArn, accessKeyId: previous.accessKeyId, versionId: previous.versionId });
+async function deleteUnchecked(bucketName: string, accessKeyId: string, secretArn: string, unreadable: SecretUnreadable): Promise<OnEventResult> {
+  const notChecked = `${unreadable.message}. Not checked: whether the secret must move back to a previous key, and which ` +
+    'other keys of this generation (made by rotation) it holds; look for them on the bucket';
+  logStep('secret-not-checked', { secretArn, accessKeyId, reason: unreadable.message });
+  const deleted = await deleteAccessKey(bucketName, accessKeyId);
+  logStep(deleted ? 'key-deleted' : 'key-already-gone', { bucketName, accessKeyId });
+  return { PhysicalResourceId: accessKeyId, Data: { NotChecked: notChecked } };
 }

@@ -6,14 +6,11 @@
  *
  * The secret access key is never logged, returned or put into an error message.
  */
-import type { Context } from 'aws-lambda';
-import { createAccessKey, deleteUnstoredKey, readBucket } from './lightsail';
-import { freeSlot } from './key-slots';
-import { logStep } from './log';
 import { proveKeyWorks } from './bucket-check';
-import { startEvent } from './retry';
-import { describeVersions, makeCurrent, readStoredKey, removeStage, storeAccessKey } from './secret-store';
-import { describeError } from './sdk-errors';
+import { logStep } from './log';
+import { mintKey } from './mint-key';
+import { LambdaContext, runEvent } from './retry';
+import { describeVersions, makeCurrent, readStoredKey, removeStage } from './secret-store';
 
 export interface RotationEvent {
   readonly SecretId: string;
@@ -22,8 +19,11 @@ export interface RotationEvent {
 }
 
 /** `context` gives the step's time budget (see retry.ts). */
-export async function handler(event: RotationEvent, context?: Partial<Context>): Promise<void> {
-  startEvent(context);
+export async function handler(event: RotationEvent, context: LambdaContext): Promise<void> {
+  return runEvent(context, () => rotate(event));
+}
+
+async function rotate(event: RotationEvent): Promise<void> {
   const { SecretId: secretArn, ClientRequestToken: token, Step: step } = event;
   const { rotationEnabled, stages } = await describeVersions(secretArn);
   if (!rotationEnabled) {
@@ -56,25 +56,19 @@ export async function handler(event: RotationEvent, context?: Partial<Context>):
 
 /** Makes a new key of the current key's bucket and stores it as AWSPENDING under the token. */
 async function createSecret(secretArn: string, token: string): Promise<void> {
-  if (await readStoredKey(secretArn, { VersionId: token, VersionStage: 'AWSPENDING' })) {
-    logStep('rotation-key-already-created', { secretArn, versionId: token });
-    return;
-  }
   const current = await readStoredKey(secretArn, { VersionStage: 'AWSCURRENT' });
   if (!current) {
     throw new Error(`Secret ${secretArn} has no current access key to rotate`);
   }
-  const bucket = await readBucket(current.bucketName);
-  const accessKeyIds = await freeSlot(current.bucketName, bucket.accessKeyIds, secretArn, token);
-  const key = await createAccessKey(current.bucketName, accessKeyIds);
-  logStep('rotation-key-created', { secretArn, bucketName: current.bucketName, accessKeyId: key.accessKeyId });
-  try {
-    await storeAccessKey(secretArn, token, { ...current, ...key, bucketUrl: bucket.url ?? current.bucketUrl }, 'AWSPENDING');
-  } catch (error) {
-    await deleteUnstoredKey(current.bucketName, key.accessKeyId, describeError(error));
-    throw new Error(`${describeError(error)}. The new key ${key.accessKeyId} was deleted again.`);
-  }
-  logStep('rotation-key-stored', { secretArn, accessKeyId: key.accessKeyId, versionId: token });
+  await mintKey({
+    bucketName: current.bucketName,
+    secretArn,
+    token,
+    stage: 'AWSPENDING',
+    // Never the previous generation's key: a serial bump being deployed may still roll back to it.
+    slots: { keepVersionId: token, generation: { BucketName: current.bucketName, Serial: current.serial } },
+    valueOf: (key, bucketUrl) => ({ ...current, ...key, bucketUrl: bucketUrl ?? current.bucketUrl }),
+  });
 }
 
 async function testSecret(secretArn: string, token: string): Promise<void> {

@@ -34,26 +34,41 @@ function selectorText(selector: VersionSelector): string {
 }
 
 /**
- * GetSecretValue of one version. Undefined when the secret, or that version of it, does not exist
- * (an empty secret has no AWSCURRENT; a rotation's new version has no value before createSecret),
- * or when the secret is scheduled for deletion.
+ * Why a secret cannot be read at all, which retrying will not change: its encryption key can no
+ * longer decrypt it (disabled, scheduled for deletion, or its policy changed), or the secret is
+ * scheduled for deletion. Secrets Manager answers DecryptionFailure for a key it cannot use
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html); the KMS
+ * errors are what KMS itself answers for a key that denies or is not enabled.
  */
-async function getVersion(secretArn: string, selector: VersionSelector, compensating?: boolean) {
+const UNREADABLE_ERROR_NAMES = ['DecryptionFailure', 'KMSAccessDeniedException', 'KMSInvalidStateException', 'KMSDisabledException'];
+
+/** The secret cannot be read at all (see UNREADABLE_ERROR_NAMES); a Delete goes on without it. */
+export class SecretUnreadable extends Error {}
+
+/**
+ * GetSecretValue of one version. Undefined when the secret, or that version of it, does not exist
+ * (an empty secret has no AWSCURRENT; a rotation's new version has no value before createSecret).
+ */
+async function getVersion(secretArn: string, selector: VersionSelector) {
   try {
-    const answer = await callAws({ action: 'secretsmanager:GetSecretValue', resource: onSecret(secretArn), compensating },
-      () => secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector })));
+    const answer = await callAws({ action: 'secretsmanager:GetSecretValue', resource: onSecret(secretArn) },
+      (abortSignal) => secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn, ...selector }), { abortSignal }));
     return answer.VersionId ? answer : undefined;
   } catch (error) {
-    if (errorName(error) === 'ResourceNotFoundException' || isMarkedForDeletion(error)) {
+    if (errorName(error) === 'ResourceNotFoundException') {
       return undefined;
     }
-    throw new Error(`Could not read ${selectorText(selector)} of secret ${secretArn}: ${describeError(error)}`);
+    const reason = `Could not read ${selectorText(selector)} of secret ${secretArn}: ${describeError(error)}`;
+    if (isMarkedForDeletion(error) || UNREADABLE_ERROR_NAMES.includes(errorName(error) ?? '')) {
+      throw new SecretUnreadable(reason);
+    }
+    throw new Error(reason);
   }
 }
 
 /** One version of the secret, reduced to the key it holds; undefined when absent (see getVersion). */
-export async function readVersion(secretArn: string, selector: VersionSelector, compensating?: boolean): Promise<StoredVersion | undefined> {
-  const answer = await getVersion(secretArn, selector, compensating);
+export async function readVersion(secretArn: string, selector: VersionSelector): Promise<StoredVersion | undefined> {
+  const answer = await getVersion(secretArn, selector);
   return answer && { versionId: answer.VersionId!, ...identifyKey(answer.SecretString) };
 }
 
@@ -79,7 +94,7 @@ export async function readStoredKey(secretArn: string, selector: VersionSelector
 export async function describeVersions(secretArn: string): Promise<{ rotationEnabled: boolean; stages: Record<string, string[]> }> {
   try {
     const answer = await callAws({ action: 'secretsmanager:DescribeSecret', resource: onSecret(secretArn) },
-      () => secretsManager.send(new DescribeSecretCommand({ SecretId: secretArn })));
+      (abortSignal) => secretsManager.send(new DescribeSecretCommand({ SecretId: secretArn }), { abortSignal }));
     return { rotationEnabled: answer.RotationEnabled === true, stages: answer.VersionIdsToStages ?? {} };
   } catch (error) {
     throw new Error(`Could not describe secret ${secretArn}: ${describeError(error)}`);
@@ -115,12 +130,12 @@ export async function storeAccessKey(
   stage?: VersionStage,
 ): Promise<void> {
   try {
-    await callAws({ action: 'secretsmanager:PutSecretValue', resource: onSecret(secretArn) }, () => secretsManager.send(new PutSecretValueCommand({
+    await callAws({ action: 'secretsmanager:PutSecretValue', resource: onSecret(secretArn) }, (abortSignal) => secretsManager.send(new PutSecretValueCommand({
       SecretId: secretArn,
       ClientRequestToken: clientRequestToken,
       SecretString: JSON.stringify(value),
       ...(stage ? { VersionStages: [stage] } : {}),
-    })));
+    }), { abortSignal }));
   } catch (error) {
     throw new Error(`Could not store access key ${value.accessKeyId} in secret ${secretArn}: ${describeError(error)}`);
   }
@@ -130,22 +145,22 @@ export async function storeAccessKey(
 export async function removeStage(secretArn: string, stage: VersionStage, versionId: string): Promise<void> {
   try {
     await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn) },
-      () => secretsManager.send(new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: stage, RemoveFromVersionId: versionId })));
+      (abortSignal) => secretsManager.send(new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: stage, RemoveFromVersionId: versionId }), { abortSignal }));
   } catch (error) {
     throw new Error(`Could not remove ${stage} from version ${versionId} of secret ${secretArn}: ${describeError(error)}`);
   }
 }
 
-/** Moves AWSCURRENT from one version to another (the one losing it becomes AWSPREVIOUS). */
-export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string, compensating?: boolean): Promise<void> {
+/** Moves AWSCURRENT to a version, from the one that holds it (which becomes AWSPREVIOUS), if any. */
+export async function makeCurrent(secretArn: string, versionId: string, fromVersionId: string | undefined): Promise<void> {
   try {
-    await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn), compensating },
-      () => secretsManager.send(new UpdateSecretVersionStageCommand({
+    await callAws({ action: 'secretsmanager:UpdateSecretVersionStage', resource: onSecret(secretArn) },
+      (abortSignal) => secretsManager.send(new UpdateSecretVersionStageCommand({
         SecretId: secretArn,
         VersionStage: 'AWSCURRENT',
         MoveToVersionId: versionId,
         RemoveFromVersionId: fromVersionId,
-      })));
+      }), { abortSignal }));
   } catch (error) {
     throw new Error(`Could not make version ${versionId} of secret ${secretArn} current: ${describeError(error)}`);
   }

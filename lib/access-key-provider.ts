@@ -246,9 +246,9 @@ export class LightsailBucketAccessKeyProvider extends Construct {
       description: `${spec.description}: each key adds its own bucket and secret`,
     });
     this.logGroup.grantWrite(role);
-    // GetBuckets and GetBucketAccessKeys support no resource type: they take only "*".
+    // GetBuckets, GetBucketAccessKeys and GetOperation support no resource type: they take only "*".
     role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys'],
+      actions: ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys', 'lightsail:GetOperation'],
       resources: ['*'],
     }));
     this.grantNetworkInterfaces(role);

@@ -20,13 +20,16 @@ import { LightsailBackend } from './lightsail';
 import { Answer, Route, checkAuthorization, errorAnswer, signingKeyId, isS3Request, parseInput, readBody, routeOf, send, targetOf } from './protocol';
 import { S3Backend } from './s3';
 import { parseS3Request } from './s3-protocol';
-import { SecretsManagerBackend } from './secrets-manager';
+import { EncryptionKeyDamage, SecretsManagerBackend } from './secrets-manager';
+import type { OperationOutcome } from './lightsail';
 import type { EmulatorCall, EmulatorOptions, FaultSpec, JsonObject, Place, RotationOptions, ServiceName } from './types';
 
 export type { EmulatorCall, EmulatorOptions, FaultKind, FaultSpec, RotationOptions, ServiceName } from './types';
 export type { DenyOptions, GateCounts, RateLimit } from './gates';
 export type { IamCounts, IamPrincipal, IdentityPolicy } from './iam';
 export { MAX_KEYS_PER_BUCKET } from './lightsail';
+export type { OperationOutcome } from './lightsail';
+export type { EncryptionKeyDamage } from './secrets-manager';
 
 interface CallRecord {
   readonly service: ServiceName;
@@ -204,6 +207,16 @@ export class AwsEmulator {
    */
   beginRotation(secretId: string, token: string): void {
     this.secrets.beginRotation(secretId, token);
+  }
+
+  /** The next Lightsail operation of that type stays Started for some GetOperation polls, or fails (see OperationOutcome). */
+  queueLightsailOperation(outcome: OperationOutcome): void {
+    this.lightsail.queueOperationOutcome(outcome);
+  }
+
+  /** The secret's encryption key can no longer decrypt it: GetSecretValue answers `damage`. */
+  damageEncryptionKey(secretId: string, damage: EncryptionKeyDamage): void {
+    this.secrets.damageEncryptionKey(secretId, damage);
   }
 
   injectFault(fault: FaultSpec): void {

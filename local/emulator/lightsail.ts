@@ -1,10 +1,16 @@
-/** Lightsail buckets and their access keys: the four operations the handler uses. */
+/**
+ * Lightsail buckets and their access keys: the operations the handler uses, and the `operations`
+ * that CreateBucketAccessKey and DeleteBucketAccessKey answer, which GetOperation follows.
+ */
 import { ServiceError, commonError, lightsailInvalidInput, lightsailNotFound } from './errors';
 import { epochSeconds, newAccessKeyId, newSecretAccessKey, newUuid } from './ids';
+import { LightsailOperations, OperationOutcome } from './lightsail-operations';
 import type { JsonObject, Place } from './types';
 
 /** Lightsail allows this many access keys per bucket. */
 export const MAX_KEYS_PER_BUCKET = 2;
+
+export type { OperationOutcome } from './lightsail-operations';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,52}[a-z0-9]$/;
 
@@ -53,11 +59,15 @@ export class LightsailBackend {
   private readonly buckets = new Map<string, BucketRecord>();
   /** Every secret access key ever handed out; survives reset() so leak checks span many tests. */
   private readonly issued: string[] = [];
+  private readonly operations: LightsailOperations;
 
-  constructor(private readonly place: Place, public legacyNotFound: boolean) {}
+  constructor(private readonly place: Place, public legacyNotFound: boolean) {
+    this.operations = new LightsailOperations(place);
+  }
 
   reset(legacyNotFound: boolean): void {
     this.buckets.clear();
+    this.operations.clear();
     this.legacyNotFound = legacyNotFound;
   }
 
@@ -98,6 +108,11 @@ export class LightsailBackend {
     }
     const { accessKeyId, secretAccessKey } = this.addKey(bucket);
     return { accessKeyId, secretAccessKey };
+  }
+
+  /** The next operation of that type ends as told (queued: one outcome per operation, in order). */
+  queueOperationOutcome(outcome: OperationOutcome): void {
+    this.operations.queueOutcome(outcome);
   }
 
   accessKeys(bucketName: string): Array<{ accessKeyId: string; status: string }> {
@@ -142,6 +157,8 @@ export class LightsailBackend {
         return this.createBucketAccessKey(input);
       case 'DeleteBucketAccessKey':
         return this.deleteBucketAccessKey(input);
+      case 'GetOperation':
+        return this.getOperation(input);
       default:
         throw commonError('UnknownOperationException', `The emulator does not implement Lightsail ${operation}.`);
     }
@@ -176,21 +193,38 @@ export class LightsailBackend {
       );
     }
     const key = this.addKey(bucket);
-    return {
-      accessKey: { ...key, lastUsed: lastUsedNever() },
-      operations: [this.operation(bucket.name, 'CreateBucketAccessKey', key.accessKeyId)],
-    };
+    const operation = this.operations.start(bucket.name, 'CreateBucketAccessKey', key.accessKeyId,
+      (fails) => (fails ? () => this.removeKey(bucket, key.accessKeyId) : undefined));
+    return { accessKey: { ...key, lastUsed: lastUsedNever() }, operations: [operation] };
   }
 
   private deleteBucketAccessKey(input: JsonObject): JsonObject {
     const bucket = this.findBucket(requireBucketName(input));
     const accessKeyId = requireString(input, 'accessKeyId');
-    const index = bucket.keys.findIndex((key) => key.accessKeyId === accessKeyId);
-    if (index < 0) {
+    if (!bucket.keys.some((key) => key.accessKeyId === accessKeyId)) {
       throw this.notFound(`The access key ${accessKeyId} does not exist for bucket ${bucket.name}.`);
     }
-    bucket.keys.splice(index, 1);
-    return { operations: [this.operation(bucket.name, 'DeleteBucketAccessKey', accessKeyId)] };
+    const operation = this.operations.start(bucket.name, 'DeleteBucketAccessKey', accessKeyId,
+      (fails) => (fails ? undefined : () => this.removeKey(bucket, accessKeyId)));
+    return { operations: [operation] };
+  }
+
+  private getOperation(input: JsonObject): JsonObject {
+    const id = requireString(input, 'operationId');
+    const operation = this.operations.poll(id);
+    if (!operation) {
+      throw this.notFound(`The operation ${id} does not exist.`);
+    }
+    return { operation };
+  }
+
+  // ----- helpers -----
+
+  private removeKey(bucket: BucketRecord, accessKeyId: string): void {
+    const index = bucket.keys.findIndex((key) => key.accessKeyId === accessKeyId);
+    if (index >= 0) {
+      bucket.keys.splice(index, 1);
+    }
   }
 
   // ----- helpers -----
@@ -249,22 +283,6 @@ export class LightsailBackend {
       resourcesReceivingAccess: [],
       state: { code: 'OK' },
       accessLogConfig: { enabled: false },
-    };
-  }
-
-  private operation(bucketName: string, operationType: string, details: string): JsonObject {
-    const now = epochSeconds();
-    return {
-      id: newUuid(),
-      resourceName: bucketName,
-      resourceType: 'Bucket',
-      createdAt: now,
-      location: this.location(),
-      isTerminal: true,
-      operationDetails: details,
-      operationType,
-      status: 'Succeeded',
-      statusChangedAt: now,
     };
   }
 }

@@ -27,13 +27,25 @@ function markedForDeletion(): Error {
   return secretsError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
 }
 
+/** What GetSecretValue answers for a secret whose encryption key can no longer decrypt it. */
+export type EncryptionKeyDamage = 'DecryptionFailure' | 'KMSAccessDeniedException' | 'KMSInvalidStateException';
+
+const DAMAGE_MESSAGES: Record<EncryptionKeyDamage, string> = {
+  DecryptionFailure: "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+  KMSAccessDeniedException: 'Access to KMS is not allowed',
+  KMSInvalidStateException: 'The KMS key of the secret is disabled.',
+};
+
 export class SecretsManagerBackend {
   private readonly secrets = new Map<string, SecretRecord>();
+  /** Secrets (by name) whose encryption key was disabled or denied by hand. */
+  private readonly damaged = new Map<string, EncryptionKeyDamage>();
 
   constructor(private readonly place: Place) {}
 
   reset(): void {
     this.secrets.clear();
+    this.damaged.clear();
   }
 
   // ----- setup and inspection -----
@@ -70,6 +82,16 @@ export class SecretsManagerBackend {
 
   currentSecretValue(secretId: string): string | undefined {
     return versionByStage(this.setupSecret(secretId), AWSCURRENT)?.secretString;
+  }
+
+  /**
+   * The secret's encryption key can no longer be used (disabled, scheduled for deletion, its policy
+   * changed): GetSecretValue answers `damage`, PutSecretValue EncryptionFailure, as Secrets Manager
+   * does (https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html).
+   * DescribeSecret still answers: the metadata is not encrypted with the key.
+   */
+  damageEncryptionKey(secretId: string, damage: EncryptionKeyDamage): void {
+    this.damaged.set(this.setupSecret(secretId).name, damage);
   }
 
   enableRotation(secretId: string, options: RotationOptions): void {
@@ -127,6 +149,10 @@ export class SecretsManagerBackend {
     const versionId = optionalString(input, 'VersionId', 32, 64);
     const stage = optionalString(input, 'VersionStage', 1, 256);
     const secret = this.liveSecret(input);
+    const damage = this.damaged.get(secret.name);
+    if (damage) {
+      throw secretsError(damage, DAMAGE_MESSAGES[damage]);
+    }
     const version = versionId === undefined ? this.versionForStage(secret, stage ?? AWSCURRENT) : this.versionForId(secret, versionId, stage);
     return {
       ARN: secret.arn,
@@ -170,6 +196,10 @@ export class SecretsManagerBackend {
     const secret = this.liveSecret(input);
     if ((secretString === undefined) === (secretBinary === undefined)) {
       throw secretsError('InvalidParameterException', 'You must provide either SecretString or SecretBinary, but not both.');
+    }
+    if (this.damaged.has(secret.name)) {
+      throw secretsError('EncryptionFailure', "Secrets Manager can't encrypt the protected secret text using the provided KMS key. " +
+        'Check that the KMS key is available, enabled, and not in an invalid state.');
     }
     const existing = versionById(secret, token);
     if (existing && !hasValue(existing)) {

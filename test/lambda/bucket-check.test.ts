@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { StoredAccessKey } from '../../lib/contract';
 import { proveKeyWorks } from '../../lambda/bucket-check';
-import { startEvent } from '../../lambda/retry';
+import { runEvent } from '../../lambda/retry';
 import { lambdaContext } from './fixtures';
 
 const s3 = mockClient(S3Client);
@@ -21,6 +21,11 @@ function notYet(): Error {
 }
 
 beforeEach(() => s3.reset());
+
+/** proveKeyWorks inside an event of 5 minutes, as the rotation function calls it. */
+function prove(): Promise<void> {
+  return runEvent(lambdaContext(), () => proveKeyWorks(KEY));
+}
 afterEach(() => {
   jest.useRealTimers();
   jest.restoreAllMocks();
@@ -30,7 +35,7 @@ describe('proveKeyWorks', () => {
   test('signs one ListObjectsV2 of the key\'s bucket with the key itself, in the key\'s region, without SDK retries', async () => {
     s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
 
-    await proveKeyWorks(KEY);
+    await prove();
 
     expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input)).toEqual([{ Bucket: 'my-bucket', MaxKeys: 1 }]);
     const config = s3.commandCalls(ListObjectsV2Command)[0].thisValue.config;
@@ -48,7 +53,7 @@ describe('proveKeyWorks', () => {
     s3.on(ListObjectsV2Command).rejects(notYet());
     const attempts = () => s3.commandCalls(ListObjectsV2Command).length;
 
-    const outcome = proveKeyWorks(KEY).then(() => 'worked', (error: Error) => error.message);
+    const outcome = prove().then(() => 'worked', (error: Error) => error.message);
     const seen: number[] = [];
     await jest.advanceTimersByTimeAsync(0);
     seen.push(attempts());
@@ -67,7 +72,6 @@ describe('proveKeyWorks', () => {
 
   test('a denied key is not retried by the handler\'s IAM window: the same five attempts, 0.5 to 4 s apart', async () => {
     jest.useFakeTimers();
-    startEvent(lambdaContext(60_000));
     s3.on(ListObjectsV2Command).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
     const start = Date.now();
     const attemptsAt: number[] = [];
@@ -76,7 +80,7 @@ describe('proveKeyWorks', () => {
       throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
     });
 
-    const outcome = proveKeyWorks(KEY).then(() => 'worked', (error: Error) => error.message);
+    const outcome = prove().then(() => 'worked', (error: Error) => error.message);
     await jest.advanceTimersByTimeAsync(60_000);
 
     expect(await outcome).toBe(`Access key ${KEY.accessKeyId} cannot list Lightsail bucket "my-bucket": AccessDenied: Access Denied`);
@@ -87,7 +91,7 @@ describe('proveKeyWorks', () => {
     jest.useFakeTimers();
     s3.on(ListObjectsV2Command).rejectsOnce(notYet()).rejectsOnce(notYet()).rejectsOnce(notYet()).rejectsOnce(notYet()).resolves({});
 
-    const outcome = proveKeyWorks(KEY).then(() => 'worked', (error: Error) => error.message);
+    const outcome = prove().then(() => 'worked', (error: Error) => error.message);
     await jest.advanceTimersByTimeAsync(7_500);
 
     expect(await outcome).toBe('worked');
@@ -97,12 +101,12 @@ describe('proveKeyWorks', () => {
   test('releases the client\'s connections whether the key works or not', async () => {
     const destroy = jest.spyOn(S3Client.prototype, 'destroy');
     s3.on(ListObjectsV2Command).resolves({});
-    await proveKeyWorks(KEY);
+    await prove();
     expect(destroy).toHaveBeenCalledTimes(1);
 
     jest.useFakeTimers();
     s3.on(ListObjectsV2Command).rejects(notYet());
-    const outcome = proveKeyWorks(KEY).catch(() => undefined);
+    const outcome = prove().catch(() => undefined);
     await jest.advanceTimersByTimeAsync(10_000);
     await outcome;
     expect(destroy).toHaveBeenCalledTimes(2);

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { runEvent } from '../../lambda/retry';
 import { BUCKET, SECRET_ARN, createEvent } from './events';
 
 export const lightsail = mockClient(LightsailClient);
@@ -82,10 +83,15 @@ export function refused(message: string): LightsailServiceException {
   return new LightsailServiceException({ name: 'OperationFailureException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
 }
 
-/** A Lambda context whose remaining time counts down from `remainingMs`, as Lambda's does. */
-export function lambdaContext(remainingMs: number): { getRemainingTimeInMillis: () => number } {
+/** A Lambda context whose remaining time counts down from `remainingMs` (default: the onEvent function's 5 minutes), as Lambda's does. */
+export function lambdaContext(remainingMs = 300_000): { getRemainingTimeInMillis: () => number } {
   const deadline = Date.now() + remainingMs;
   return { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+}
+
+/** Runs a part of a handler as inside an event of 5 minutes (AWS calls need an event's deadline). */
+export function inEvent<T>(work: () => Promise<T>): Promise<T> {
+  return runEvent(lambdaContext(), work);
 }
 
 /**

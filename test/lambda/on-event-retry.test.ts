@@ -185,7 +185,7 @@ describe('round trips', () => {
         answerSecretRead = () => fail(secretNotFound());
       }));
 
-    const result = handler(createEvent());
+    const result = handler(createEvent(), lambdaContext());
     await settle();
 
     expect(lightsail).toHaveReceivedCommandTimes(GetBucketsCommand, 1);
@@ -195,16 +195,27 @@ describe('round trips', () => {
     expect((await result).PhysicalResourceId).toBe(NEW_KEY_ID);
   });
 
-  test('a repeated Create returns the stored key even when the bucket reads fail, and creates nothing', async () => {
-    givenBucket();
+  test('a repeated Create checks that the stored key still exists: a bucket that cannot be read fails it, and nothing is made', async () => {
+    givenBucket([NEW_KEY_ID]);
     lightsail.on(GetBucketsCommand).rejects(refused('bucket unreadable'));
     secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID })
       .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
 
-    const result = await handler(createEvent());
-
-    expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(
+      `Could not read Lightsail bucket "${BUCKET}": OperationFailureException: bucket unreadable`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+  });
+
+  test('a repeated Create whose stored key no longer exists fails naming the key, and makes no other', async () => {
+    givenBucket([OLD_KEY_ID]);
+    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID })
+      .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
+
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(
+      `Version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN} holds access key ${NEW_KEY_ID}, which no longer exists on Lightsail bucket ` +
+      `"${BUCKET}" (deleted outside this stack?). This request cannot store another key under the same token: deploy again, which sends a new request`);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
   test('Delete reads the secret and the bucket\'s keys in one round, then deletes', async () => {
@@ -215,7 +226,7 @@ describe('round trips', () => {
     secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
       .callsFake(() => new Promise((answer) => answers.push(() => answer(current))));
 
-    const result = handler(deleteEvent(NEW_KEY_ID));
+    const result = handler(deleteEvent(NEW_KEY_ID), lambdaContext());
     await settle();
 
     expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
@@ -321,46 +332,29 @@ describe('clean-up in the reserve, on a fake clock', () => {
     expect(listed).toBe(3);
   });
 
-  test('after a store that failed, the key is deleted and the secret put back, each retried through throttling', async () => {
+  test('after a store that failed, the version it tried to write is read and the key deleted, each retried through throttling', async () => {
     givenBucket([OLD_KEY_ID]);
     secretsManager.on(PutSecretValueCommand).rejects(throttled());
     lightsail.on(DeleteBucketAccessKeyCommand).callsFake(throttledThen(1, () => ({})));
-    // The store took effect although its answer was lost: AWSCURRENT holds the deleted key.
-    const versions: Record<string, { VersionId: string; SecretString: string }> = {
-      AWSCURRENT: { VersionId: 'v-current', SecretString: storedValue(NEW_KEY_ID) },
-      AWSPREVIOUS: { VersionId: 'v-previous', SecretString: storedValue(OLD_KEY_ID) },
-    };
-    for (const stage of ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']) {
-      secretsManager.on(GetSecretValueCommand, { VersionStage: stage }).callsFake(throttledThen(1, () => {
-        if (!versions[stage]) {
-          throw secretNotFound();
-        }
-        return versions[stage];
-      }));
-    }
-    let listed = 0;
-    lightsail.on(GetBucketAccessKeysCommand).callsFake(async () => {
-      listed++;
-      if (listed === 2) {
+    let tokenReads = 0;
+    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).callsFake(async () => {
+      tokenReads++;
+      if (tokenReads === 2) {
         throw throttled();
       }
-      return { accessKeys: [{ accessKeyId: OLD_KEY_ID }] };
+      throw secretNotFound();
     });
-    secretsManager.on(UpdateSecretVersionStageCommand).callsFake(throttledThen(1, () => ({})));
 
     const message = await outcomeOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)));
 
     expect(message).toMatch(new RegExp(`^Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: ThrottlingException: .* for 0\\.0 s \\(1 attempt;`));
     expect(message).toMatch(new RegExp(`\\. The new key ${NEW_KEY_ID} was deleted again; nothing else changed\\.$`));
+    expect(tokenReads).toBe(3);
     expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 2);
-    expect(listed).toBe(3);
-    expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 2);
-    expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand,
-      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current' });
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
     expect(output.map((line) => JSON.parse(line) as { step: string }).filter((line) => !line.step.endsWith('-retrying'))).toEqual([
       { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
       { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
-      { step: 'secret-restored', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, versionId: 'v-previous' },
     ]);
   });
 });
@@ -413,5 +407,49 @@ describe('what a call refused at once is called, on a fake clock', () => {
     expect(await reasonOf(handler(createEvent(), lambdaContext(ONLY_THE_RESERVE)))).toBe(
       `Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
       `GetSecretValue on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
+  });
+});
+
+describe('calls that never answer, on a fake clock', () => {
+  beforeEach(useFakeClock);
+
+  test('a store that hangs is abandoned at the deadline, and the new key is deleted before the function\'s end', async () => {
+    givenBucket();
+    secretsManager.on(PutSecretValueCommand).callsFake(() => new Promise(() => undefined));
+    const context = lambdaContext(10_000);
+
+    const message = await failureOf(onFakeClock(handler(createEvent(), context)));
+
+    expect(message).toBe(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: DeadlineExceeded: Secrets Manager did not answer ` +
+      `PutSecretValue on secret ${SECRET_ARN} within the event's time (7.0 s, the SDK's own retries included); the rest of the function's ` +
+      `time was kept to report the failure and clean up. The new key ${NEW_KEY_ID} was deleted again; nothing else changed.`);
+    expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+    expect(context.getRemainingTimeInMillis()).toBe(3_000);
+  });
+
+  test('a clean-up that hangs too ends half a second before the function does, naming the key to delete by hand', async () => {
+    givenBucket();
+    secretsManager.on(PutSecretValueCommand).callsFake(() => new Promise(() => undefined));
+    lightsail.on(DeleteBucketAccessKeyCommand).callsFake(() => new Promise(() => undefined));
+    const context = lambdaContext(10_000);
+
+    const message = await failureOf(onFakeClock(handler(createEvent(), context)));
+
+    expect(message).toContain('Deleting the new key also failed');
+    expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
+    expect(context.getRemainingTimeInMillis()).toBe(500);
+  });
+
+  test('a create that hangs is abandoned, and any key that appeared meanwhile is named', async () => {
+    givenBucket();
+    lightsail.on(CreateBucketAccessKeyCommand).callsFake(() => new Promise(() => undefined));
+    lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
+      .resolvesOnce({ accessKeys: [] })
+      .resolves({ accessKeys: [{ accessKeyId: NEW_KEY_ID }] });
+
+    const message = await failureOf(onFakeClock(handler(createEvent(), lambdaContext(10_000))));
+
+    expect(message).toMatch(/^Could not create an access key for Lightsail bucket "my-bucket": DeadlineExceeded: Lightsail did not answer CreateBucketAccessKey/);
+    expect(message).toContain(`Key ${NEW_KEY_ID} appeared on the bucket during the failed call`);
   });
 });

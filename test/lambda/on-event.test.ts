@@ -18,13 +18,14 @@ import {
   BUCKET_URL, CREATE_REQUEST_ID, FOREIGN_KEY_ID, NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID,
   failureOf, givenBucket, givenSecretVersions, legacyNotFound, lightsail, notFound, onFakeClock, output,
   refused, secretNotFound, secretsManager, secretsManagerError, serverError, storedValue, throttled, useFakeClock,
+  lambdaContext,
 } from './fixtures';
 
 describe('Create', () => {
   test('creates the key, stores it under the RequestId and returns only its id', async () => {
     givenBucket();
 
-    const result = await handler(createEvent());
+    const result = await handler(createEvent(), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
     expect(JSON.stringify(result)).not.toContain(NEW_SECRET);
@@ -49,7 +50,7 @@ describe('Create', () => {
   test('checks the secret, the bucket and its keys before creating', async () => {
     givenBucket([OLD_KEY_ID]);
 
-    await handler(createEvent());
+    await handler(createEvent(), lambdaContext());
 
     expect(secretsManager).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID });
     const readStored = secretsManager.commandCalls(GetSecretValueCommand)[0];
@@ -64,11 +65,11 @@ describe('Create', () => {
   });
 
   test('a repeated Create with the same RequestId returns the stored key and creates nothing', async () => {
-    givenBucket();
+    givenBucket([NEW_KEY_ID]);
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
       .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID), VersionStages: ['AWSCURRENT'] });
 
-    const result = await handler(createEvent());
+    const result = await handler(createEvent(), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
@@ -79,7 +80,7 @@ describe('Create', () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejects(refused('not allowed to read the secret'));
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toContain(SECRET_ARN);
     expect(message).toContain('not allowed to read the secret');
@@ -96,7 +97,7 @@ describe('Create', () => {
     givenBucket();
     lightsail.on(GetBucketsCommand).rejects(error());
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
@@ -106,7 +107,7 @@ describe('Create', () => {
     givenBucket();
     lightsail.on(GetBucketsCommand).resolves({ buckets: [] });
 
-    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
@@ -114,7 +115,7 @@ describe('Create', () => {
     givenBucket();
     lightsail.on(GetBucketAccessKeysCommand).rejects(refused('no GetBucketAccessKeys'));
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toBe(`Could not read Lightsail bucket "${BUCKET}": OperationFailureException: no GetBucketAccessKeys`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
@@ -123,7 +124,7 @@ describe('Create', () => {
   test('refuses a third key: Lightsail allows two per bucket', async () => {
     givenBucket([OLD_KEY_ID, FOREIGN_KEY_ID]);
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toContain(`Lightsail bucket "${BUCKET}" already has 2 access keys (${OLD_KEY_ID}, ${FOREIGN_KEY_ID})`);
     expect(message).toContain('Lightsail allows 2 keys per bucket');
@@ -134,7 +135,7 @@ describe('Create', () => {
     givenBucket();
     lightsail.on(CreateBucketAccessKeyCommand).rejects(refused('no CreateBucketAccessKey'));
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toBe(`Could not create an access key for Lightsail bucket "${BUCKET}": OperationFailureException: no CreateBucketAccessKey`);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
@@ -148,7 +149,7 @@ describe('Create', () => {
       .resolves({ accessKey: { accessKeyId: NEW_KEY_ID, secretAccessKey: NEW_SECRET } });
     useFakeClock();
 
-    const result = await onFakeClock(handler(createEvent()));
+    const result = await onFakeClock(handler(createEvent(), lambdaContext()));
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 3);
@@ -158,7 +159,7 @@ describe('Create', () => {
     givenBucket([OLD_KEY_ID]);
     lightsail.on(CreateBucketAccessKeyCommand).rejects(serverError());
 
-    await failureOf(handler(createEvent()));
+    await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(lightsail).toHaveReceivedCommandTimes(CreateBucketAccessKeyCommand, 1);
   });
@@ -170,7 +171,7 @@ describe('Create', () => {
       .resolvesOnce({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] })
       .resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }, { accessKeyId: NEW_KEY_ID }] });
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toContain('ServiceException: Internal failure');
     expect(message).toContain(`Key ${NEW_KEY_ID} appeared on the bucket during the failed call`);
@@ -189,7 +190,7 @@ describe('Create', () => {
       .resolvesOnce({ accessKeys: [] })
       .resolves({ accessKeys: [{ accessKeyId: NEW_KEY_ID }, { accessKeyId: FOREIGN_KEY_ID }] });
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toContain(`Key ${NEW_KEY_ID}, ${FOREIGN_KEY_ID} appeared on the bucket`);
     expect(message).toContain(`delete it with: aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}; ` +
@@ -203,7 +204,7 @@ describe('Create', () => {
       .resolvesOnce({ accessKeys: [] })
       .rejects(refused('no GetBucketAccessKeys'));
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toContain('Could not check for a key made by the failed call (OperationFailureException: no GetBucketAccessKeys)');
   });
@@ -212,7 +213,7 @@ describe('Create', () => {
     givenBucket();
     lightsail.on(CreateBucketAccessKeyCommand).resolves({ accessKey: { accessKeyId: NEW_KEY_ID } });
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toContain(`access key ${NEW_KEY_ID} for bucket "${BUCKET}" without its secret access key`);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
@@ -223,7 +224,7 @@ describe('Create', () => {
     givenBucket();
     lightsail.on(CreateBucketAccessKeyCommand).resolves({ accessKey: { secretAccessKey: NEW_SECRET } });
 
-    const message = await failureOf(handler(createEvent()));
+    const message = await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(message).toBe(`Lightsail returned no access key id for bucket "${BUCKET}"`);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
@@ -236,7 +237,7 @@ describe('Create', () => {
     });
 
     test('deletes the new key, then fails naming the key, the secret and the cause', async () => {
-      const message = await failureOf(handler(createEvent()));
+      const message = await failureOf(handler(createEvent(), lambdaContext()));
 
       expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
       expect(message).toContain(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: OperationFailureException: no PutSecretValue`);
@@ -247,37 +248,62 @@ describe('Create', () => {
     test('says how to delete the key by hand when deleting it fails too', async () => {
       lightsail.on(DeleteBucketAccessKeyCommand).rejects(refused('no DeleteBucketAccessKey'));
 
-      const message = await failureOf(handler(createEvent()));
+      const message = await failureOf(handler(createEvent(), lambdaContext()));
 
       expect(message).toContain('Deleting the new key also failed');
       expect(message).toContain('no DeleteBucketAccessKey');
       expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
     });
 
-    test('puts the previous key back when the store took effect although it reported failure', async () => {
-      givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
-      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }).rejects(secretNotFound());
-      lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET })
-        .resolvesOnce({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] })
-        .resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] });
+    test('first reads the version it tried to write: no version under the token, so the key goes', async () => {
+      await failureOf(handler(createEvent(), lambdaContext()));
 
-      const message = await failureOf(handler(createEvent()));
-
-      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
-      expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
-        SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v-previous', RemoveFromVersionId: 'v-current',
-      });
+      const reads = secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input);
+      expect(reads).toEqual([{ SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID }]);
+      expect(secretsManager.commandCalls(GetSecretValueCommand)[1].calledBefore(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0])).toBe(true);
     });
 
-    test('says so when checking the secret after the clean-up fails', async () => {
-      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
+    test('keeps the key and succeeds when the store took effect although it reported failure', async () => {
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+        .rejectsOnce(secretNotFound())
+        .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
+
+      expect(await handler(createEvent(), lambdaContext())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+      expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+      expect(output.map((line) => JSON.parse(line) as unknown)).toEqual([
+        { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+        { step: 'key-stored-despite-error', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, secretArn: SECRET_ARN },
+      ]);
+    });
+
+    test('a concurrent run of the same event stored its key first: deletes its own and answers the winner\'s', async () => {
+      secretsManager.on(PutSecretValueCommand).rejects(secretsManagerError('ResourceExistsException',
+        `You can't use ClientRequestToken ${CREATE_REQUEST_ID} because that value is already in use for a version of secret ${SECRET_ARN}.`));
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+        .rejectsOnce(secretNotFound())
+        .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(OLD_KEY_ID) });
+
+      expect(await handler(createEvent(), lambdaContext())).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
+      expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 1);
+      expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: NEW_KEY_ID });
+      expect(output.map((line) => JSON.parse(line) as unknown)).toEqual([
+        { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+        { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+        { step: 'concurrent-run-stored', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, requestId: CREATE_REQUEST_ID },
+      ]);
+    });
+
+    test('says so when the version it tried to write cannot be read, and deletes the key', async () => {
+      secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
+        .rejectsOnce(secretNotFound())
         .rejects(refused('no GetSecretValue'));
 
-      const message = await failureOf(handler(createEvent()));
+      const message = await failureOf(handler(createEvent(), lambdaContext()));
 
       expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
-      expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again, but checking secret ${SECRET_ARN} failed`);
-      expect(message).toContain('no GetSecretValue');
+      expect(message).toBe(`Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: OperationFailureException: no PutSecretValue. ` +
+        `The new key ${NEW_KEY_ID} was deleted again, but checking secret ${SECRET_ARN} failed (Could not read version ` +
+        `${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: OperationFailureException: no GetSecretValue); make sure its AWSCURRENT version holds a key that exists.`);
     });
   });
 
@@ -285,14 +311,14 @@ describe('Create', () => {
     [{ BucketName: '' }, 'Property BucketName is required'],
     [{ SecretArn: '' }, `Property SecretArn is required for bucket "${BUCKET}"`],
   ])('rejects missing properties %j', async (properties, expected) => {
-    expect(await failureOf(handler(createEvent(properties)))).toContain(expected);
+    expect(await failureOf(handler(createEvent(properties), lambdaContext()))).toContain(expected);
     expect(lightsail.calls()).toHaveLength(0);
   });
 });
 
 describe('Update', () => {
   test('returns the same id and calls nothing when nothing that matters changed', async () => {
-    const result = await handler(updateEvent(OLD_KEY_ID, { Serial: '1' }, { Serial: '1' }));
+    const result = await handler(updateEvent(OLD_KEY_ID, { Serial: '1' }, { Serial: '1' }), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
     expect(lightsail.calls()).toHaveLength(0);
@@ -308,7 +334,7 @@ describe('Update', () => {
     givenBucket([OLD_KEY_ID]);
     const event = updateEvent(OLD_KEY_ID, properties, oldProperties);
 
-    const result = await handler(event);
+    const result = await handler(event, lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
     expect(secretsManager).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ARN, ClientRequestToken: event.RequestId });
@@ -319,7 +345,7 @@ describe('Update', () => {
   test('a replacement is refused when the old key and another key fill the bucket', async () => {
     givenBucket([OLD_KEY_ID, FOREIGN_KEY_ID]);
 
-    const message = await failureOf(handler(updateEvent(OLD_KEY_ID, { Serial: '2' }, { Serial: '1' })));
+    const message = await failureOf(handler(updateEvent(OLD_KEY_ID, { Serial: '2' }, { Serial: '1' }), lambdaContext()));
 
     expect(message).toContain('Lightsail allows 2 keys per bucket');
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
@@ -335,7 +361,7 @@ describe('Delete', () => {
   ])('does nothing for a physical id that is not an access key id: %s', async (physicalResourceId) => {
     givenBucket([FOREIGN_KEY_ID]);
 
-    const result = await handler(deleteEvent(physicalResourceId));
+    const result = await handler(deleteEvent(physicalResourceId), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: physicalResourceId });
     expect(lightsail.calls()).toHaveLength(0);
@@ -346,7 +372,7 @@ describe('Delete', () => {
     givenBucket([OLD_KEY_ID, NEW_KEY_ID]);
     givenSecretVersions(storedValue(NEW_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'));
 
-    const result = await handler(deleteEvent(OLD_KEY_ID, { Serial: '1' }));
+    const result = await handler(deleteEvent(OLD_KEY_ID, { Serial: '1' }), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID });
     expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 1);
@@ -362,7 +388,7 @@ describe('Delete', () => {
     givenSecretVersions(storedValue(OLD_KEY_ID));
     lightsail.on(DeleteBucketAccessKeyCommand).rejects(error());
 
-    const result = await handler(deleteEvent(OLD_KEY_ID));
+    const result = await handler(deleteEvent(OLD_KEY_ID), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID });
     expect(output.some((line) => line.includes('key-already-gone'))).toBe(true);
@@ -372,7 +398,7 @@ describe('Delete', () => {
     givenBucket();
     lightsail.on(DeleteBucketAccessKeyCommand).rejects(refused('no DeleteBucketAccessKey'));
 
-    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID)));
+    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID), lambdaContext()));
 
     expect(message).toBe(`Could not delete access key ${OLD_KEY_ID} of Lightsail bucket "${BUCKET}": OperationFailureException: no DeleteBucketAccessKey`);
   });
@@ -381,7 +407,7 @@ describe('Delete', () => {
     givenBucket([OLD_KEY_ID]);
     givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
 
-    await handler(deleteEvent(NEW_KEY_ID));
+    await handler(deleteEvent(NEW_KEY_ID), lambdaContext());
 
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
     expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
@@ -397,7 +423,7 @@ describe('Delete', () => {
     lightsail.on(GetBucketAccessKeysCommand, { bucketName: 'old-bucket' }).resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }] });
     givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID, 'old-bucket'));
 
-    await handler(deleteEvent(NEW_KEY_ID));
+    await handler(deleteEvent(NEW_KEY_ID), lambdaContext());
 
     expect(lightsail).toHaveReceivedCommandWith(GetBucketAccessKeysCommand, { bucketName: 'old-bucket' });
     expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
@@ -409,9 +435,6 @@ describe('Delete', () => {
     ['the previous version is not a stored key', () => givenSecretVersions(storedValue(NEW_KEY_ID), 'edited by hand')],
     ['the secret has no value', () => givenSecretVersions()],
     ['the secret is gone', () => secretsManager.on(GetSecretValueCommand).rejects(secretNotFound("Secrets Manager can't find the specified secret."))],
-    ['the secret is scheduled for deletion', () => secretsManager.on(GetSecretValueCommand).rejects(new InvalidRequestException({
-      $metadata: {}, message: "You can't perform this operation on the secret because it was marked for deletion.",
-    }))],
     ['the previous bucket is gone', () => {
       givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID, 'deleted-bucket'));
       lightsail.on(GetBucketAccessKeysCommand, { bucketName: 'deleted-bucket' }).rejects(notFound());
@@ -420,7 +443,7 @@ describe('Delete', () => {
     givenBucket();
     arrange();
 
-    const result = await handler(deleteEvent(NEW_KEY_ID));
+    const result = await handler(deleteEvent(NEW_KEY_ID), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: NEW_KEY_ID });
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
@@ -432,7 +455,7 @@ describe('Delete', () => {
     givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
     secretsManager.on(UpdateSecretVersionStageCommand).rejects(refused('no UpdateSecretVersionStage'));
 
-    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
+    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID), lambdaContext()));
 
     expect(message).toBe(`Could not make version v-previous of secret ${SECRET_ARN} current: OperationFailureException: no UpdateSecretVersionStage`);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
@@ -443,7 +466,7 @@ describe('Delete', () => {
     givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
     lightsail.on(GetBucketAccessKeysCommand).rejects(refused('no GetBucketAccessKeys'));
 
-    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
+    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID), lambdaContext()));
 
     expect(message).toBe(`Could not list the access keys of Lightsail bucket "${BUCKET}": OperationFailureException: no GetBucketAccessKeys`);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
@@ -454,7 +477,7 @@ describe('Delete', () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejects(refused('no GetSecretValue'));
 
-    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID)));
+    const message = await failureOf(handler(deleteEvent(NEW_KEY_ID), lambdaContext()));
 
     expect(message).toBe(`Could not read version AWSCURRENT of secret ${SECRET_ARN}: OperationFailureException: no GetSecretValue`);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
@@ -484,7 +507,7 @@ describe('resource properties', () => {
     ];
     for (const [properties, expected] of cases) {
       const event = eventWith(properties) as Parameters<typeof handler>[0];
-      expect(await failureOf(handler(event))).toBe(expected);
+      expect(await failureOf(handler(event, lambdaContext()))).toBe(expected);
     }
     expect(lightsail.calls()).toHaveLength(0);
     expect(secretsManager.calls()).toHaveLength(0);
@@ -493,19 +516,19 @@ describe('resource properties', () => {
   test('a numeric Serial is stored as text; no Serial stores none', async () => {
     givenBucket();
     const event = createEvent();
-    await handler({ ...event, ResourceProperties: { ...event.ResourceProperties, Serial: 3 } });
+    await handler({ ...event, ResourceProperties: { ...event.ResourceProperties, Serial: 3 } }, lambdaContext());
     expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual(
       expect.objectContaining({ serial: '3' }));
 
     secretsManager.resetHistory();
-    await handler(createEvent());
+    await handler(createEvent(), lambdaContext());
     expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).not.toHaveProperty('serial');
   });
 
   test('a Serial of 0 is a serial: removing it replaces the key', async () => {
     givenBucket([OLD_KEY_ID]);
 
-    const result = await handler(updateEvent(OLD_KEY_ID, {}, { Serial: '0' }));
+    const result = await handler(updateEvent(OLD_KEY_ID, {}, { Serial: '0' }), lambdaContext());
 
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
   });
@@ -514,7 +537,7 @@ describe('resource properties', () => {
     givenBucket();
     delete process.env.AWS_REGION;
 
-    await handler(createEvent());
+    await handler(createEvent(), lambdaContext());
 
     expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!)).toEqual(
       expect.objectContaining({ region: '' }));
@@ -525,14 +548,14 @@ describe('resource properties', () => {
     lightsail.on(GetBucketsCommand).resolves({ buckets: [] });
     delete process.env.AWS_REGION;
 
-    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in this region`);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in this region`);
   });
 
   test('a bucket whose keys Lightsail cannot find is a missing bucket', async () => {
     givenBucket();
     lightsail.on(GetBucketAccessKeysCommand).rejects(notFound());
 
-    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
@@ -540,7 +563,7 @@ describe('resource properties', () => {
     givenBucket();
     lightsail.on(GetBucketAccessKeysCommand).resolves({});
 
-    expect((await handler(createEvent())).PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect((await handler(createEvent(), lambdaContext())).PhysicalResourceId).toBe(NEW_KEY_ID);
   });
 });
 
@@ -551,12 +574,44 @@ describe('a secret scheduled for deletion', () => {
     });
   }
 
-  test('reads as a secret without versions: Delete still deletes the key', async () => {
+  test('Delete still deletes the key, and says what it could not check', async () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejects(markedForDeletion());
 
-    expect(await handler(deleteEvent(OLD_KEY_ID))).toEqual({ PhysicalResourceId: OLD_KEY_ID });
+    const result = await handler(deleteEvent(OLD_KEY_ID), lambdaContext());
+
+    const unreadable = new RegExp(`^Could not read version AWS(CURRENT|PREVIOUS|PENDING) of secret ${SECRET_ARN}: InvalidRequestException: ` +
+      "You can't perform this operation on the secret because it was marked for deletion\\.");
+    expect(result.PhysicalResourceId).toBe(OLD_KEY_ID);
+    expect(result.Data?.NotChecked).toMatch(unreadable);
+    expect(result.Data?.NotChecked).toMatch(/\. Not checked: whether the secret must move back to a previous key, and which other keys of this generation \(made by rotation\) it holds; look for them on the bucket$/);
+    expect(lightsail).toHaveReceivedCommandTimes(DeleteBucketAccessKeyCommand, 1);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
+    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    const lines = logLines() as Array<Record<string, string>>;
+    expect(lines.map((line) => line.step)).toEqual(['secret-not-checked', 'key-deleted']);
+    expect(lines[0]).toEqual({ step: 'secret-not-checked', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, reason: expect.stringMatching(unreadable) });
+  });
+
+  test.each(['DecryptionFailure', 'KMSAccessDeniedException', 'KMSInvalidStateException', 'KMSDisabledException'])(
+    'a secret its encryption key cannot decrypt (%s) does not block the Delete either', async (name) => {
+      givenBucket();
+      secretsManager.on(GetSecretValueCommand).rejects(secretsManagerError(name, 'the KMS key cannot be used'));
+      lightsail.on(DeleteBucketAccessKeyCommand).rejects(notFound('The access key does not exist'));
+
+      const result = await handler(deleteEvent(OLD_KEY_ID), lambdaContext());
+
+      expect(result.Data?.NotChecked).toContain(`${name}: the KMS key cannot be used. Not checked:`);
+      expect((logLines() as Array<Record<string, string>>).map((line) => line.step)).toEqual(['secret-not-checked', 'key-already-gone']);
+    });
+
+  test('a Create fails naming the secret and makes no key', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(markedForDeletion());
+
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: ` +
+      "InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion.");
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
   test('any other invalid request is a failure naming the version, the secret and the cause, and deletes nothing', async () => {
@@ -565,7 +620,7 @@ describe('a secret scheduled for deletion', () => {
       $metadata: {}, message: 'You can\'t perform this operation on the secret because it is being rotated.',
     }));
 
-    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID)));
+    const message = await failureOf(handler(deleteEvent(OLD_KEY_ID), lambdaContext()));
 
     expect(message).toMatch(new RegExp(`^Could not read version AWS(CURRENT|PREVIOUS|PENDING) of secret ${SECRET_ARN}: ` +
       'InvalidRequestException: You can\'t perform this operation on the secret because it is being rotated\\.$'));
@@ -576,23 +631,16 @@ describe('a secret scheduled for deletion', () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand).rejects(secretsManagerError('DecryptionFailure', 'cannot decrypt a secret marked for deletion'));
 
-    expect(await failureOf(handler(createEvent()))).toBe(
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(
       `Could not read version ${CREATE_REQUEST_ID} of secret ${SECRET_ARN}: DecryptionFailure: cannot decrypt a secret marked for deletion`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
-  });
-
-  test('a Create reads no stored key from it and creates the key (storing it then fails in Secrets Manager)', async () => {
-    givenBucket();
-    secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).rejects(markedForDeletion());
-
-    expect(await handler(createEvent())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
   });
 
   test('an answer without a version id is no version', async () => {
     givenBucket();
     secretsManager.on(GetSecretValueCommand, { VersionId: CREATE_REQUEST_ID }).resolves({ SecretString: storedValue(OLD_KEY_ID) });
 
-    expect(await handler(createEvent())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
+    expect(await handler(createEvent(), lambdaContext())).toEqual({ PhysicalResourceId: NEW_KEY_ID, Data: { AccessKeyId: NEW_KEY_ID } });
     expect(lightsail).toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 });
@@ -601,7 +649,7 @@ describe('what the handler logs', () => {
   test('Create: the key when it is created and when it is stored', async () => {
     givenBucket();
 
-    await handler(createEvent());
+    await handler(createEvent(), lambdaContext());
 
     expect(logLines()).toEqual([
       { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
@@ -610,11 +658,11 @@ describe('what the handler logs', () => {
   });
 
   test('a repeated Create: the stored key and the request', async () => {
-    givenBucket();
+    givenBucket([NEW_KEY_ID]);
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: CREATE_REQUEST_ID })
       .resolves({ VersionId: CREATE_REQUEST_ID, SecretString: storedValue(NEW_KEY_ID) });
 
-    await handler(createEvent());
+    await handler(createEvent(), lambdaContext());
 
     expect(logLines()).toEqual([{ step: 'create-already-done', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, requestId: CREATE_REQUEST_ID }]);
   });
@@ -623,7 +671,7 @@ describe('what the handler logs', () => {
     givenBucket();
     secretsManager.on(PutSecretValueCommand).rejects(secretsManagerError('EncryptionFailure', 'no PutSecretValue'));
 
-    await failureOf(handler(createEvent()));
+    await failureOf(handler(createEvent(), lambdaContext()));
 
     expect(logLines()).toEqual([
       { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
@@ -632,7 +680,7 @@ describe('what the handler logs', () => {
   });
 
   test('Update without a change: the unchanged key', async () => {
-    await handler(updateEvent(OLD_KEY_ID, { Serial: '1' }, { Serial: '1' }));
+    await handler(updateEvent(OLD_KEY_ID, { Serial: '1' }, { Serial: '1' }), lambdaContext());
 
     expect(logLines()).toEqual([{ step: 'update-unchanged', bucketName: BUCKET, accessKeyId: OLD_KEY_ID }]);
   });
@@ -640,7 +688,7 @@ describe('what the handler logs', () => {
   test('a replacing Update: which properties changed, then the new key', async () => {
     givenBucket([OLD_KEY_ID]);
 
-    await handler(updateEvent(OLD_KEY_ID, { Serial: '2', SecretArn: SECRET_ARN }, { Serial: '1', SecretArn: `${SECRET_ARN}-old` }));
+    await handler(updateEvent(OLD_KEY_ID, { Serial: '2', SecretArn: SECRET_ARN }, { Serial: '1', SecretArn: `${SECRET_ARN}-old` }), lambdaContext());
 
     expect(logLines()).toEqual([
       { step: 'update-replacing', bucketName: BUCKET, changed: 'SecretArn,Serial' },
@@ -650,7 +698,7 @@ describe('what the handler logs', () => {
   });
 
   test('Delete of a physical id that is not a key: the id it skipped', async () => {
-    await handler(deleteEvent('AWSCDK::CustomResourceProviderFramework::CREATE_FAILED'));
+    await handler(deleteEvent('AWSCDK::CustomResourceProviderFramework::CREATE_FAILED'), lambdaContext());
 
     expect(logLines()).toEqual([{ step: 'delete-skipped-not-a-key', physicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' }]);
   });
@@ -661,7 +709,7 @@ describe('what the handler logs', () => {
     lightsail.on(DeleteBucketAccessKeyCommand, { accessKeyId: 'AKIAGONEKEY000000001' }).rejects(notFound('The access key does not exist'));
     lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET }).resolves({ accessKeys: [] });
 
-    await handler(deleteEvent(OLD_KEY_ID));
+    await handler(deleteEvent(OLD_KEY_ID), lambdaContext());
 
     expect(logLines()).toEqual([
       { step: 'key-deleted', bucketName: BUCKET, accessKeyId: OLD_KEY_ID },
@@ -673,7 +721,7 @@ describe('what the handler logs', () => {
     givenBucket([OLD_KEY_ID]);
     givenSecretVersions(storedValue(NEW_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'));
 
-    await handler(deleteEvent(NEW_KEY_ID, { Serial: '2' }));
+    await handler(deleteEvent(NEW_KEY_ID, { Serial: '2' }), lambdaContext());
 
     expect(logLines()).toEqual([
       { step: 'secret-restored', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, versionId: 'v-previous' },
@@ -684,7 +732,7 @@ describe('what the handler logs', () => {
 
 describe('Update and Delete corner cases', () => {
   test('an Update of a resource without a serial, with nothing changed, keeps the key', async () => {
-    const result = await handler(updateEvent(OLD_KEY_ID, {}, {}));
+    const result = await handler(updateEvent(OLD_KEY_ID, {}, {}), lambdaContext());
 
     expect(result).toEqual({ PhysicalResourceId: OLD_KEY_ID, Data: { AccessKeyId: OLD_KEY_ID } });
     expect(lightsail.calls()).toHaveLength(0);
@@ -694,7 +742,7 @@ describe('Update and Delete corner cases', () => {
     givenBucket([NEW_KEY_ID, OLD_KEY_ID]);
     givenSecretVersions(undefined, storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
 
-    await handler(deleteEvent(NEW_KEY_ID));
+    await handler(deleteEvent(NEW_KEY_ID), lambdaContext());
 
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
@@ -708,7 +756,7 @@ describe('what Lightsail answers about the bucket', () => {
       buckets: [{ name: 'other-bucket', url: 'https://other-bucket.example/' }, { name: BUCKET, url: BUCKET_URL }],
     });
 
-    await handler(createEvent());
+    await handler(createEvent(), lambdaContext());
 
     expect(JSON.parse(secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!).bucketUrl).toBe(BUCKET_URL);
   });
@@ -717,7 +765,7 @@ describe('what Lightsail answers about the bucket', () => {
     givenBucket();
     lightsail.on(GetBucketsCommand).resolves({});
 
-    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
@@ -725,21 +773,21 @@ describe('what Lightsail answers about the bucket', () => {
     givenBucket();
     lightsail.on(GetBucketsCommand).rejects(notFound());
 
-    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Lightsail bucket "${BUCKET}" does not exist in us-east-1`);
   });
 
   test('a listed key without an id does not count against the limit', async () => {
     givenBucket();
     lightsail.on(GetBucketAccessKeysCommand, { bucketName: BUCKET }).resolves({ accessKeys: [{ accessKeyId: OLD_KEY_ID }, { status: 'Active' }] });
 
-    expect((await handler(createEvent())).PhysicalResourceId).toBe(NEW_KEY_ID);
+    expect((await handler(createEvent(), lambdaContext())).PhysicalResourceId).toBe(NEW_KEY_ID);
   });
 
   test('a Create answer without any key fails naming the bucket', async () => {
     givenBucket();
     lightsail.on(CreateBucketAccessKeyCommand).resolves({});
 
-    expect(await failureOf(handler(createEvent()))).toBe(`Lightsail returned no access key id for bucket "${BUCKET}"`);
+    expect(await failureOf(handler(createEvent(), lambdaContext()))).toBe(`Lightsail returned no access key id for bucket "${BUCKET}"`);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 });

@@ -45,7 +45,7 @@ function givenRotation(options: { tokenStages?: string[]; rotationEnabled?: bool
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSPREVIOUS' })
       .resolves({ VersionId: 'v-previous', SecretString: options.previous });
   }
-  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: TOKEN, VersionStage: 'AWSPENDING' }).callsFake(async () => {
+  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: TOKEN }).callsFake(async () => {
     if (options.pendingValue === undefined) {
       throw secretNotFound();
     }
@@ -62,7 +62,7 @@ describe('every step', () => {
   ])('refuses a secret or version not set up for rotation: %j', async (options, expected) => {
     givenBucket();
     givenRotation(options);
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toContain(expected);
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toContain(expected);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 
@@ -71,7 +71,7 @@ describe('every step', () => {
       for (const tokenStages of [['AWSCURRENT'], ['AWSCURRENT', 'AWSPENDING']]) {
         givenBucket();
         givenRotation({ tokenStages });
-        await handler(rotationEvent(step));
+        await handler(rotationEvent(step), lambdaContext());
         expect(lightsail.calls()).toHaveLength(0);
         expect(s3.calls()).toHaveLength(0);
         expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
@@ -85,7 +85,7 @@ describe('createSecret', () => {
     givenBucket([CURRENT_KEY_ID]);
     givenRotation();
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     const put = secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input;
     expect(put).toEqual(expect.objectContaining({ SecretId: SECRET_ARN, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] }));
@@ -96,10 +96,10 @@ describe('createSecret', () => {
   });
 
   test('is idempotent on the token: a stored pending key is not made twice', async () => {
-    givenBucket([CURRENT_KEY_ID]);
+    givenBucket([CURRENT_KEY_ID, NEW_KEY_ID]);
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
@@ -108,7 +108,7 @@ describe('createSecret', () => {
     givenBucket([CURRENT_KEY_ID, OLD_KEY_ID]);
     givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '1') });
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
     expect(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0].calledBefore(lightsail.commandCalls(CreateBucketAccessKeyCommand)[0])).toBe(true);
@@ -118,7 +118,7 @@ describe('createSecret', () => {
     givenBucket([CURRENT_KEY_ID, FOREIGN_KEY_ID]);
     givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '1') });
 
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toContain('Lightsail allows 2 keys per bucket');
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toContain('Lightsail allows 2 keys per bucket');
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
   });
 
@@ -127,7 +127,7 @@ describe('createSecret', () => {
     givenRotation();
     secretsManager.on(PutSecretValueCommand).rejects(refused('no PutSecretValue'));
 
-    const message = await failureOf(handler(rotationEvent('createSecret')));
+    const message = await failureOf(handler(rotationEvent('createSecret'), lambdaContext()));
 
     expect(message).toContain(`The new key ${NEW_KEY_ID} was deleted again`);
     expect(lightsail).toHaveReceivedCommandWith(DeleteBucketAccessKeyCommand, { accessKeyId: NEW_KEY_ID });
@@ -139,7 +139,7 @@ describe('createSecret', () => {
     secretsManager.on(PutSecretValueCommand).rejects(refused('no PutSecretValue'));
     lightsail.on(DeleteBucketAccessKeyCommand).rejects(refused('no DeleteBucketAccessKey'));
 
-    const message = await failureOf(handler(rotationEvent('createSecret')));
+    const message = await failureOf(handler(rotationEvent('createSecret'), lambdaContext()));
 
     expect(message).toContain(`aws lightsail delete-bucket-access-key --bucket-name ${BUCKET} --access-key-id ${NEW_KEY_ID}`);
   });
@@ -150,7 +150,7 @@ describe('createSecret', () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
       .resolves({ VersionId: CURRENT_VERSION, SecretString: 'not json' });
 
-    expect(await failureOf(handler(rotationEvent('createSecret'))))
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext())))
       .toBe(`version AWSCURRENT of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
@@ -160,7 +160,7 @@ describe('createSecret', () => {
     givenRotation();
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' }).rejects(secretNotFound());
 
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toContain('has no current access key to rotate');
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toContain('has no current access key to rotate');
   });
 });
 
@@ -168,7 +168,7 @@ describe('setSecret', () => {
   test('has nothing to do', async () => {
     givenBucket();
     givenRotation();
-    await handler(rotationEvent('setSecret'));
+    await handler(rotationEvent('setSecret'), lambdaContext());
     expect(lightsail.calls()).toHaveLength(0);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
@@ -182,7 +182,7 @@ describe('testSecret', () => {
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
     s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
 
-    await handler(rotationEvent('testSecret'));
+    await handler(rotationEvent('testSecret'), lambdaContext());
 
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: BUCKET, MaxKeys: 1 });
     const credentials = await s3.commandCalls(ListObjectsV2Command)[0].thisValue.config.credentials();
@@ -195,7 +195,7 @@ describe('testSecret', () => {
     s3.on(ListObjectsV2Command).rejectsOnce(Object.assign(new Error('not yet'), { name: 'InvalidAccessKeyId' })).resolves({});
     useFakeClock();
 
-    await onFakeClock(handler(rotationEvent('testSecret')));
+    await onFakeClock(handler(rotationEvent('testSecret'), lambdaContext()));
 
     expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 2);
   });
@@ -206,7 +206,7 @@ describe('testSecret', () => {
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
     s3.on(ListObjectsV2Command).rejects(Object.assign(new Error('The AWS access key Id you provided does not exist'), { name: 'InvalidAccessKeyId' }));
 
-    const failure = failureOf(handler(rotationEvent('testSecret')));
+    const failure = failureOf(handler(rotationEvent('testSecret'), lambdaContext()));
     await jest.advanceTimersByTimeAsync(60_000);
 
     expect(await failure).toBe(`Access key ${NEW_KEY_ID} cannot list Lightsail bucket "${BUCKET}": InvalidAccessKeyId: The AWS access key Id you provided does not exist`);
@@ -216,7 +216,7 @@ describe('testSecret', () => {
   test('fails when the token holds no key', async () => {
     givenBucket();
     givenRotation();
-    expect(await failureOf(handler(rotationEvent('testSecret')))).toContain('holds no access key to test');
+    expect(await failureOf(handler(rotationEvent('testSecret'), lambdaContext()))).toContain('holds no access key to test');
   });
 });
 
@@ -225,7 +225,7 @@ describe('finishSecret', () => {
     givenBucket();
     givenRotation();
 
-    await handler(rotationEvent('finishSecret'));
+    await handler(rotationEvent('finishSecret'), lambdaContext());
 
     expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand).map((call) => call.args[0].input)).toEqual([
       { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_VERSION },
@@ -239,7 +239,7 @@ describe('finishSecret', () => {
     givenRotation();
     secretsManager.on(UpdateSecretVersionStageCommand).rejects(refused('no UpdateSecretVersionStage'));
 
-    expect(await failureOf(handler(rotationEvent('finishSecret')))).toContain(`Could not make version ${TOKEN} of secret ${SECRET_ARN} current`);
+    expect(await failureOf(handler(rotationEvent('finishSecret'), lambdaContext()))).toContain(`Could not make version ${TOKEN} of secret ${SECRET_ARN} current`);
   });
 });
 
@@ -329,11 +329,11 @@ describe('what each step logs', () => {
     givenBucket([CURRENT_KEY_ID]);
     givenRotation();
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     expect(logLines()).toEqual([
-      { step: 'rotation-key-created', secretArn: SECRET_ARN, bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
-      { step: 'rotation-key-stored', secretArn: SECRET_ARN, accessKeyId: NEW_KEY_ID, versionId: TOKEN },
+      { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'key-stored', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, secretArn: SECRET_ARN },
     ]);
   });
 
@@ -341,18 +341,18 @@ describe('what each step logs', () => {
     givenBucket([CURRENT_KEY_ID, OLD_KEY_ID]);
     givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '1') });
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     expect(logLines()[0]).toEqual({ step: 'slot-freed', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, stage: 'AWSPREVIOUS' });
   });
 
   test('a repeated createSecret logs that the key already exists', async () => {
-    givenBucket([CURRENT_KEY_ID]);
+    givenBucket([CURRENT_KEY_ID, NEW_KEY_ID]);
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
-    expect(logLines()).toEqual([{ step: 'rotation-key-already-created', secretArn: SECRET_ARN, versionId: TOKEN }]);
+    expect(logLines()).toEqual([{ step: 'create-already-done', bucketName: BUCKET, accessKeyId: NEW_KEY_ID, requestId: TOKEN }]);
   });
 
   test('testSecret logs the key that works', async () => {
@@ -360,7 +360,7 @@ describe('what each step logs', () => {
     givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
     s3.on(ListObjectsV2Command).resolves({});
 
-    await handler(rotationEvent('testSecret'));
+    await handler(rotationEvent('testSecret'), lambdaContext());
 
     expect(logLines()).toEqual([{ step: 'rotation-key-works', secretArn: SECRET_ARN, accessKeyId: NEW_KEY_ID }]);
   });
@@ -369,7 +369,7 @@ describe('what each step logs', () => {
     givenBucket();
     givenRotation();
 
-    await handler(rotationEvent('finishSecret'));
+    await handler(rotationEvent('finishSecret'), lambdaContext());
 
     expect(logLines()).toEqual([{ step: 'rotation-finished', secretArn: SECRET_ARN, versionId: TOKEN }]);
   });
@@ -378,7 +378,7 @@ describe('what each step logs', () => {
     givenBucket();
     givenRotation({ tokenStages: ['AWSCURRENT'] });
 
-    await handler(rotationEvent('testSecret'));
+    await handler(rotationEvent('testSecret'), lambdaContext());
 
     expect(logLines()).toEqual([{ step: 'rotation-already-current', secretArn: SECRET_ARN, versionId: TOKEN, rotationStep: 'testSecret' }]);
   });
@@ -387,7 +387,7 @@ describe('what each step logs', () => {
     givenBucket();
     givenRotation();
 
-    await handler(rotationEvent('setSecret'));
+    await handler(rotationEvent('setSecret'), lambdaContext());
 
     expect(output).toEqual([]);
   });
@@ -402,7 +402,7 @@ describe('rotation failure reasons, word for word', () => {
     givenBucket();
     givenRotation(options);
 
-    expect(await failureOf(handler(rotationEvent('finishSecret')))).toBe(expected);
+    expect(await failureOf(handler(rotationEvent('finishSecret'), lambdaContext()))).toBe(expected);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
   });
 
@@ -410,7 +410,7 @@ describe('rotation failure reasons, word for word', () => {
     givenBucket();
     secretsManager.on(DescribeSecretCommand).resolves({ RotationEnabled: true });
 
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Version ${TOKEN} of secret ${SECRET_ARN} has no stage for rotation`);
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toBe(`Version ${TOKEN} of secret ${SECRET_ARN} has no stage for rotation`);
   });
 
   test('a step Secrets Manager does not define', async () => {
@@ -419,7 +419,7 @@ describe('rotation failure reasons, word for word', () => {
 
     const event = { ...rotationEvent('setSecret'), Step: 'checkSecret' } as unknown as RotationEvent;
 
-    expect(await failureOf(handler(event))).toBe('Unknown rotation step checkSecret');
+    expect(await failureOf(handler(event, lambdaContext()))).toBe('Unknown rotation step checkSecret');
   });
 
   test('createSecret without a current key', async () => {
@@ -427,7 +427,7 @@ describe('rotation failure reasons, word for word', () => {
     givenRotation();
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' }).rejects(secretNotFound());
 
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Secret ${SECRET_ARN} has no current access key to rotate`);
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toBe(`Secret ${SECRET_ARN} has no current access key to rotate`);
     expect(lightsail.calls()).toHaveLength(0);
   });
 
@@ -436,18 +436,21 @@ describe('rotation failure reasons, word for word', () => {
     givenRotation();
     secretsManager.on(PutSecretValueCommand).rejects(secretsManagerError('EncryptionFailure', 'no PutSecretValue'));
 
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toBe(
       `Could not store access key ${NEW_KEY_ID} in secret ${SECRET_ARN}: EncryptionFailure: no PutSecretValue. ` +
-      `The new key ${NEW_KEY_ID} was deleted again.`);
-    // The failure reason, not a log line, says that the key was deleted again; nothing claims it was stored.
-    expect(logLines()).toEqual([{ step: 'rotation-key-created', secretArn: SECRET_ARN, bucketName: BUCKET, accessKeyId: NEW_KEY_ID }]);
+      `The new key ${NEW_KEY_ID} was deleted again; nothing else changed.`);
+    // Nothing claims the key was stored.
+    expect(logLines()).toEqual([
+      { step: 'key-created', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+      { step: 'key-deleted-after-store-failure', bucketName: BUCKET, accessKeyId: NEW_KEY_ID },
+    ]);
   });
 
   test('testSecret without a pending key', async () => {
     givenBucket();
     givenRotation();
 
-    expect(await failureOf(handler(rotationEvent('testSecret')))).toBe(`Version ${TOKEN} of secret ${SECRET_ARN} holds no access key to test`);
+    expect(await failureOf(handler(rotationEvent('testSecret'), lambdaContext()))).toBe(`Version ${TOKEN} of secret ${SECRET_ARN} holds no access key to test`);
     expect(s3.calls()).toHaveLength(0);
   });
 
@@ -456,7 +459,7 @@ describe('rotation failure reasons, word for word', () => {
     givenRotation();
     secretsManager.on(DescribeSecretCommand).resolves({ RotationEnabled: true, VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] } });
 
-    expect(await failureOf(handler(rotationEvent('finishSecret')))).toBe(`Secret ${SECRET_ARN} has no AWSCURRENT version`);
+    expect(await failureOf(handler(rotationEvent('finishSecret'), lambdaContext()))).toBe(`Secret ${SECRET_ARN} has no AWSCURRENT version`);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
   });
 
@@ -465,7 +468,7 @@ describe('rotation failure reasons, word for word', () => {
     givenRotation();
     secretsManager.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).rejects(secretsManagerError('InvalidRequestException', 'no UpdateSecretVersionStage'));
 
-    expect(await failureOf(handler(rotationEvent('finishSecret')))).toBe(
+    expect(await failureOf(handler(rotationEvent('finishSecret'), lambdaContext()))).toBe(
       `Could not remove AWSPENDING from version ${TOKEN} of secret ${SECRET_ARN}: InvalidRequestException: no UpdateSecretVersionStage`);
     expect(logLines()).toEqual([]);
   });
@@ -481,20 +484,22 @@ describe('createSecret copies the current key\'s settings', () => {
       SecretString: JSON.stringify({ ...JSON.parse(storedValue(CURRENT_KEY_ID, BUCKET, '1')), bucketUrl: 'https://stored.example/' }),
     });
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     const put = secretsManager.commandCalls(PutSecretValueCommand)[0].args[0].input;
     expect(JSON.parse(put.SecretString!)).toEqual(expect.objectContaining({ accessKeyId: NEW_KEY_ID, bucketUrl: 'https://stored.example/', serial: '1' }));
   });
 
-  test('reads the pending version by token and stage before creating anything', async () => {
+  test('reads the current key, then the token\'s version, before creating anything', async () => {
     givenBucket([CURRENT_KEY_ID]);
     givenRotation();
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
-    expect(secretsManager.commandCalls(GetSecretValueCommand)[0].args[0].input)
-      .toEqual({ SecretId: SECRET_ARN, VersionId: TOKEN, VersionStage: 'AWSPENDING' });
+    expect(secretsManager.commandCalls(GetSecretValueCommand).slice(0, 2).map((call) => call.args[0].input)).toEqual([
+      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' },
+      { SecretId: SECRET_ARN, VersionId: TOKEN },
+    ]);
   });
 });
 
@@ -503,7 +508,7 @@ describe('reading the secret during rotation', () => {
     givenBucket();
     givenRotation();
 
-    await handler(rotationEvent('setSecret'));
+    await handler(rotationEvent('setSecret'), lambdaContext());
 
     expect(secretsManager.commandCalls(DescribeSecretCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: SECRET_ARN }]);
   });
@@ -512,7 +517,7 @@ describe('reading the secret during rotation', () => {
     givenBucket();
     secretsManager.on(DescribeSecretCommand).rejects(secretsManagerError('InternalServiceError', 'no DescribeSecret'));
 
-    expect(await failureOf(handler(rotationEvent('createSecret')))).toBe(`Could not describe secret ${SECRET_ARN}: InternalServiceError: no DescribeSecret`);
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext()))).toBe(`Could not describe secret ${SECRET_ARN}: InternalServiceError: no DescribeSecret`);
   });
 
   test.each([
@@ -523,7 +528,7 @@ describe('reading the secret during rotation', () => {
     givenBucket();
     givenRotation({ pendingValue: JSON.stringify(value) });
 
-    expect(await failureOf(handler(rotationEvent('testSecret'))))
+    expect(await failureOf(handler(rotationEvent('testSecret'), lambdaContext())))
       .toBe(`version ${TOKEN} AWSPENDING of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
     expect(s3.calls()).toHaveLength(0);
   });
@@ -543,7 +548,7 @@ describe('a current value that is not a whole key', () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
       .resolves({ VersionId: CURRENT_VERSION, SecretString: secretString });
 
-    expect(await failureOf(handler(rotationEvent('createSecret'))))
+    expect(await failureOf(handler(rotationEvent('createSecret'), lambdaContext())))
       .toBe(`version AWSCURRENT of secret ${SECRET_ARN} does not hold a Lightsail bucket access key`);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
@@ -554,7 +559,7 @@ describe('a current value that is not a whole key', () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
       .resolves({ VersionId: CURRENT_VERSION, SecretString: JSON.stringify(whole) });
 
-    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('createSecret'), lambdaContext());
 
     expect(lightsail).toHaveReceivedCommandWith(CreateBucketAccessKeyCommand, { bucketName: BUCKET });
   });
@@ -581,5 +586,19 @@ describe('what a rotation call refused at once is called, on a fake clock', () =
     expect(await failureOf(onFakeClock(handler(rotationEvent('finishSecret'), lambdaContext(3_000))))).toBe(
       `Could not remove AWSPENDING from version ${TOKEN} of secret ${SECRET_ARN}: ThrottlingException: Secrets Manager kept throttling ` +
       `UpdateSecretVersionStage on secret ${SECRET_ARN} ${THROTTLED_AT_ONCE}`);
+  });
+});
+
+describe('createSecret during a serial bump\'s deployment', () => {
+  test('never deletes the previous generation\'s key to make room: fails clearly, and Secrets Manager retries later', async () => {
+    givenBucket([CURRENT_KEY_ID, OLD_KEY_ID]);
+    givenRotation({ previous: storedValue(OLD_KEY_ID, BUCKET, '0') });
+
+    const message = await failureOf(handler(rotationEvent('createSecret'), lambdaContext()));
+
+    expect(message).toContain(`${OLD_KEY_ID} (AWSPREVIOUS, serial 0), belongs to another generation than the current key (serial 1)`);
+    expect(message).toContain('Secrets Manager retries the rotation later');
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+    expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 });

@@ -91,7 +91,7 @@ describe('LightsailBucketAccessKeyProvider', () => {
       const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
       expect(handlerPolicy(template).statements).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } },
-        { Effect: 'Allow', Action: ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys'], Resource: '*' },
+        { Effect: 'Allow', Action: ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys', 'lightsail:GetOperation'], Resource: '*' },
       ]);
     });
 

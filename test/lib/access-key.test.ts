@@ -27,7 +27,7 @@ const DELETE = 'lightsail:DeleteBucketAccessKey';
 const OWN_SECRETS = { StringEquals: { 'aws:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } } };
 const ANY_BUCKET_HERE = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lightsail:us-east-1:123456789012:Bucket/*']] };
 const ANY_SECRET_HERE = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:us-east-1:123456789012:secret:*']] };
-const READ_ACTIONS = ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys'];
+const READ_ACTIONS = ['lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys', 'lightsail:GetOperation'];
 
 function newBucket(stack: Stack, id = 'Bucket', bucketName = 'my-bucket'): lightsail.CfnBucket {
   return new lightsail.CfnBucket(stack, id, { bucketName, bundleId: 'small_1_0' });

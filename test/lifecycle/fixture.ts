@@ -19,6 +19,8 @@ export interface KeyStackOptions {
   readonly withBucket?: boolean;
   /** Rotate the key every 30 days. */
   readonly rotating?: boolean;
+  /** The secret's name (a change replaces the secret). Default: CloudFormation makes one up. */
+  readonly secretName?: string;
 }
 
 /** A stack with a Lightsail bucket and one access key for it. */
@@ -32,6 +34,7 @@ export function synthesizeKeyStack(options: KeyStackOptions = {}): SynthesizedSt
     new LightsailBucketAccessKey(stack, 'Key', {
       ...(options.byName || !bucket ? { bucketName } : { bucket }),
       serial: options.serial,
+      secretName: options.secretName,
       ...(options.rotating ? { rotation: { automaticallyAfter: Duration.days(30) } } : {}),
     });
     return stack;

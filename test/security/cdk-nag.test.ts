@@ -35,9 +35,10 @@ const SECRET_ROTATION_REASON =
   'example stack uses it and has no SMG4 finding.';
 
 const LIGHTSAIL_READS_REASON =
-  'lightsail:GetBuckets and lightsail:GetBucketAccessKeys support no resource type (Service Authorization ' +
+  'lightsail:GetBuckets, lightsail:GetBucketAccessKeys and lightsail:GetOperation support no resource type (Service Authorization ' +
   "Reference for Amazon Lightsail), so '*' is the only resource they accept. They are used read-only, " +
-  'to check that the bucket exists and to count its keys. No other action of this policy is granted on "*".';
+  'to check that the bucket exists, to count its keys and to follow the operations of a key being made or deleted. ' +
+  'No other action of this policy is granted on "*".';
 
 /** The rotation function's role, in a stack where a key rotates: the same read-only wildcard. */
 function rotationAcknowledgement(stack: Stack): Acknowledgement {
@@ -45,7 +46,7 @@ function rotationAcknowledgement(stack: Stack): Acknowledgement {
     path: `${stack.node.path}/LightsailBucketAccessKeyProvider/RotationRole/DefaultPolicy/Resource`,
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: LIGHTSAIL_READS_REASON,
-    wildcardActions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets'],
+    wildcardActions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets', 'lightsail:GetOperation'],
   };
 }
 
@@ -92,7 +93,7 @@ function providerAcknowledgements(stack: Stack, createsOnAnyBucket = false): Ack
       path: `${at}/HandlerRole/DefaultPolicy/Resource`,
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: LIGHTSAIL_READS_REASON,
-      wildcardActions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets'],
+      wildcardActions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets', 'lightsail:GetOperation'],
     },
     {
       path: `${at}/FrameworkRole/DefaultPolicy/Resource`,
@@ -273,7 +274,7 @@ describe('cdk-nag AwsSolutions catches what was not acknowledged', () => {
     expect(synthWithNag(app).findings).toEqual([]);
     expect(actionsOnAcknowledgedWildcards(app, acknowledgements)[0]).toEqual({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      actions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets', 'secretsmanager:GetSecretValue'],
+      actions: ['lightsail:GetBucketAccessKeys', 'lightsail:GetBuckets', 'lightsail:GetOperation', 'secretsmanager:GetSecretValue'],
     });
   });
 });

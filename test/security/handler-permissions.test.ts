@@ -115,6 +115,7 @@ const DECRYPT_WITHOUT_VIA = deny('kms:Decrypt on the key without kms:ViaService'
 const HANDLER_WITH_CMK: Case[] = [
   GET_BUCKETS,
   allow('lightsail:GetBucketAccessKeys on "*"', 'lightsail:GetBucketAccessKeys', everywhere),
+  allow('lightsail:GetOperation on "*" (lambda/operations.ts: no resource type)', 'lightsail:GetOperation', everywhere),
   allow('lightsail:CreateBucketAccessKey on the bucket', 'lightsail:CreateBucketAccessKey', bucketArn),
   allow('lightsail:DeleteBucketAccessKey on the bucket', 'lightsail:DeleteBucketAccessKey', bucketArn),
   allow('secretsmanager:GetSecretValue on the key\'s secret', 'secretsmanager:GetSecretValue', secret),

@@ -183,7 +183,7 @@ const SECRET_CALLS = ['DescribeSecret', 'GetSecretValue', 'PutSecretValue', 'Upd
 /** What the role's policy grants: those calls, lambda/lightsail.ts's, KMS through Secrets Manager, and Lambda's own logging. */
 const GRANTED_ACTIONS = [
   ...SECRET_CALLS,
-  'lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys', 'lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey',
+  'lightsail:GetBuckets', 'lightsail:GetBucketAccessKeys', 'lightsail:GetOperation', 'lightsail:CreateBucketAccessKey', 'lightsail:DeleteBucketAccessKey',
   'kms:Decrypt', 'kms:GenerateDataKey',
   'logs:CreateLogStream', 'logs:PutLogEvents',
 ].sort();
@@ -218,6 +218,7 @@ const ROTATION_IN_S: Case[] = [
   // lambda/lightsail.ts: readBucket, and the keys of any bucket: these two actions take only "*".
   allow('lightsail:GetBuckets on "*"', 'lightsail:GetBuckets', everywhere),
   GET_BUCKET_KEYS,
+  allow('lightsail:GetOperation on "*" (lambda/operations.ts: no resource type)', 'lightsail:GetOperation', everywhere),
   CREATE_KEY,
   allow('lightsail:DeleteBucketAccessKey on the bucket (freeSlot, deleteUnstoredKey)', 'lightsail:DeleteBucketAccessKey', bucketArn),
   allow('lightsail:CreateBucketAccessKey on ANY bucket of the stack\'s account and region (the documented scope of a rotating bucketName)',

@@ -17,6 +17,7 @@ import {
 
 type SecretStore = typeof import('../../../lambda/secret-store');
 type KeySlots = typeof import('../../../lambda/key-slots');
+type Retry = typeof import('../../../lambda/retry');
 
 interface Context {
   readonly store: SecretStore;
@@ -99,7 +100,7 @@ const SCENARIO: Step[] = [
   {
     name: 'rotation frees a slot of the full bucket: the key only AWSPREVIOUS holds is deleted',
     run: async ({ slots, secretArn, keyIds, server }) => ({
-      remaining: await slots.freeSlot(BUCKET, keyIds.slice(0, 2), secretArn, ROTATION),
+      remaining: await slots.freeSlot(BUCKET, keyIds.slice(0, 2), secretArn, { keepVersionId: ROTATION }),
       bucketKeys: server.lightsail.accessKeys(BUCKET).map((key) => key.accessKeyId),
     }),
   },
@@ -151,11 +152,18 @@ async function runScenario(server: SecretsManagerUnderTest): Promise<StepRecord[
   const secretArn = await server.createEmptySecret(SECRET_NAME);
   const client = server.client();
   return withEnv(server.env(), async () => {
-    let modules: { store: SecretStore; slots: KeySlots } | undefined;
+    let modules: { store: SecretStore; slots: KeySlots; retry: Retry } | undefined;
     await jest.isolateModulesAsync(async () => {
-      modules = { store: await import('../../../lambda/secret-store'), slots: await import('../../../lambda/key-slots') };
+      modules = {
+        store: await import('../../../lambda/secret-store'),
+        slots: await import('../../../lambda/key-slots'),
+        retry: await import('../../../lambda/retry'),
+      };
     });
-    const context: Context = { ...modules!, secretArn, keyIds, server };
+    const { retry, ...handlerModules } = modules!;
+    const context: Context = { ...handlerModules, secretArn, keyIds, server };
+    // Each step is one event of a handler, with a Lambda context's time (the onEvent function's 5 minutes).
+    const lambdaContext = { getRemainingTimeInMillis: () => 300_000 };
     const records: StepRecord[] = [];
     for (const step of SCENARIO) {
       if (step.name.startsWith('rotation stores the new key')) {
@@ -165,7 +173,7 @@ async function runScenario(server: SecretsManagerUnderTest): Promise<StepRecord[
         keyIds.push(room ? server.lightsail.addForeignAccessKey(BUCKET).accessKeyId : 'AKIANOSLOTWASFREED22');
         normalizer.text(keyIds[2]);
       }
-      const result = await outcome(normalizer, () => step.run(context));
+      const result = await outcome(normalizer, () => retry.runEvent(lambdaContext, () => step.run(context)));
       records.push({ result, state: await snapshot(client, normalizer, secretArn, VERSION_IDS) });
     }
     return records;
