@@ -45,7 +45,7 @@ describe('npm package', () => {
     fs.copyFileSync(path.join(__dirname, '..', 'lambda', 'dist', 'on-event', 'index.js'), path.join(folder, 'index.js'));
     const script = `require('./index.js').handler(${JSON.stringify({
       RequestType: 'Delete', PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED', ResourceProperties: {},
-    })}).then((result) => process.stdout.write(JSON.stringify(result)))`;
+    })}, { getRemainingTimeInMillis: () => 300000 }).then((result) => process.stdout.write(JSON.stringify(result)))`;
     const output = execFileSync(process.execPath, ['-e', script], {
       cwd: folder,
       encoding: 'utf-8',
