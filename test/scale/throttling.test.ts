@@ -8,7 +8,7 @@ import { AwsEmulator, RateLimit } from '../../local/emulator';
 import { emittedTexts, leaks } from '../../local/leaks';
 import { RotationDriver } from '../../local/rotation-driver';
 import { CfnResponse, StackDriver, SynthesizedStack } from '../../local/stack-driver';
-import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyIds, scaleBucketNames, synthesizeManyKeysStack } from './fixture';
+import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyIds, scaleBucketNames, synthesizeManyKeysStack } from '../lifecycle/fixture';
 
 /**
  * 16 concurrent Creates make about 48 Lightsail calls: 8 s of calls at this rate, far beyond the few
