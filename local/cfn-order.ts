@@ -19,6 +19,13 @@ export function dependenciesOf(resource: TemplateResource, template: Template): 
   return [...found].filter((logicalId) => template.Resources[logicalId] !== undefined);
 }
 
+/** Logical ids (and pseudo parameters) a value names with `Ref`, `Fn::GetAtt` or `Fn::Sub`, anywhere inside it. */
+export function referencedIds(value: unknown): Set<string> {
+  const found = new Set<string>();
+  collectReferences(value, found);
+  return found;
+}
+
 function collectReferences(value: unknown, found: Set<string>): void {
   if (Array.isArray(value)) {
     value.forEach((item) => collectReferences(item, found));

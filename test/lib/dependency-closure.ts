@@ -5,6 +5,7 @@
  * "resources that include a Ref or Fn::GetAtt ... depend on the referenced resource"). Tests ask
  * "does this consumer come after that resource", not "does this string appear".
  */
+import { referencedIds } from '../../local/cfn-order';
 
 export interface TemplateJson {
   readonly Resources: Record<string, { readonly DependsOn?: string | string[]; readonly Properties?: unknown }>;
@@ -12,41 +13,8 @@ export interface TemplateJson {
   readonly Parameters?: Record<string, unknown>;
 }
 
-/** Logical ids named by `Ref`, `Fn::GetAtt` and `Fn::Sub` anywhere in a value (pseudo parameters and template parameters included). */
-export function referencedIds(value: unknown): Set<string> {
-  const found = new Set<string>();
-  const visit = (item: unknown): void => {
-    if (Array.isArray(item)) {
-      item.forEach(visit);
-      return;
-    }
-    if (item === null || typeof item !== 'object') {
-      return;
-    }
-    for (const [key, argument] of Object.entries(item as Record<string, unknown>)) {
-      if (key === 'Ref' && typeof argument === 'string') {
-        found.add(argument);
-      } else if (key === 'Fn::GetAtt') {
-        // Either ["Id", "Attribute"] or the short "Id.Attribute".
-        found.add(Array.isArray(argument) ? String(argument[0]) : String(argument).split('.')[0]);
-      } else if (key === 'Fn::Sub') {
-        const [text, variables] = Array.isArray(argument) ? [String(argument[0]), argument[1] as Record<string, unknown>] : [String(argument), {}];
-        // `${!Literal}` is an escaped literal; a name of the variable map is not a reference.
-        for (const match of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
-          const name = match[1].split('.')[0];
-          if (!(name in variables)) {
-            found.add(name);
-          }
-        }
-        visit(variables);
-      } else {
-        visit(argument);
-      }
-    }
-  };
-  visit(value);
-  return found;
-}
+/** Logical ids named by `Ref`, `Fn::GetAtt` and `Fn::Sub` anywhere in a value: the local CloudFormation's own rule. */
+export { referencedIds };
 
 /** The resources a resource waits for directly: those its properties reference, and its `DependsOn`. */
 export function directDependencies(template: TemplateJson, logicalId: string): Set<string> {
