@@ -28,6 +28,7 @@ export async function followOperations(client: LightsailClient, operations: Oper
 
 async function follow(client: LightsailClient, operation: Operation): Promise<void> {
   let current = operation;
+  // Stryker disable next-line StringLiteral: any text that is not a status does for an operation without one.
   for (let poll = 0; UNFINISHED.includes(current.status ?? ''); poll++) {
     const wait = Math.min(MAX_POLL_MS, FIRST_POLL_MS * 2 ** poll);
     if (!operation.id || phaseTimeLeft() < wait) {
@@ -36,6 +37,7 @@ async function follow(client: LightsailClient, operation: Operation): Promise<vo
     await new Promise((wake) => setTimeout(wake, wait));
     current = await readOperation(client, operation);
   }
+  // Stryker disable next-line StringLiteral: as above.
   if (!FINISHED.includes(current.status ?? '')) {
     const details = [current.errorCode, current.errorDetails].filter(Boolean).join(': ');
     throw new Error(`${named(operation)} ${current.status === 'Failed' ? 'failed' : `ended ${current.status ?? 'without a status'}`}` +

@@ -243,6 +243,24 @@ describe('freeSlot rules', () => {
     expect(deletedKeys()).toEqual([OLD_KEY_ID]);
   });
 
+  test('two keys kept for a rollback are both named', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID, PENDING_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'), storedValue(PENDING_KEY_ID, BUCKET, '1'));
+
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID, PENDING_KEY_ID], SECRET_ARN, { generation: SERIAL_2 }))))
+      .toContain(`the key that could make room, ${OLD_KEY_ID} (AWSPREVIOUS, serial 1), ${PENDING_KEY_ID} (AWSPENDING, serial 1), belongs`);
+  });
+
+  test('without a generation, a bucket that stays full after freeing what it could is a full bucket', async () => {
+    givenBucket([ROTATED_KEY_ID, OLD_KEY_ID, FOREIGN_KEY_ID]);
+    givenSecretVersions(storedValue(ROTATED_KEY_ID), storedValue(OLD_KEY_ID));
+
+    expect(await failureOf(inEvent(() => freeSlot(BUCKET, [ROTATED_KEY_ID, OLD_KEY_ID, FOREIGN_KEY_ID], SECRET_ARN)))).toBe(
+      `Lightsail bucket "${BUCKET}" already has 2 access keys (${ROTATED_KEY_ID}, ${FOREIGN_KEY_ID}); ` +
+      'Lightsail allows 2 keys per bucket. Delete a key that is no longer used, then deploy again.');
+    expect(deletedKeys()).toEqual([OLD_KEY_ID]);
+  });
+
   test('a bucket full with a foreign key is a full bucket, whatever the generation', async () => {
     givenBucket([ROTATED_KEY_ID, FOREIGN_KEY_ID]);
     givenSecretVersions(storedValue(ROTATED_KEY_ID, BUCKET, '2'));

@@ -453,3 +453,24 @@ describe('calls that never answer, on a fake clock', () => {
     expect(message).toContain(`Key ${NEW_KEY_ID} appeared on the bucket during the failed call`);
   });
 });
+
+describe('every SDK call gets the signal that aborts it at the deadline', () => {
+  /** Every call the mocks saw, with the options it was sent with. */
+  function sentOptions(): unknown[] {
+    return [...lightsail.calls(), ...secretsManager.calls()].map((call) => (call.args as unknown[])[1]);
+  }
+
+  test('Create and Delete: GetBuckets, GetBucketAccessKeys, CreateBucketAccessKey, DeleteBucketAccessKey, GetSecretValue, PutSecretValue, UpdateSecretVersionStage', async () => {
+    givenBucket([OLD_KEY_ID]);
+    await handler(createEvent(), lambdaContext());
+    givenSecretVersions(storedValue(NEW_KEY_ID), storedValue(OLD_KEY_ID));
+    await handler(deleteEvent(NEW_KEY_ID), lambdaContext());
+
+    const names = new Set([...lightsail.calls(), ...secretsManager.calls()].map((call) => (call.args[0] as object).constructor.name));
+    expect([...names].sort()).toEqual(['CreateBucketAccessKeyCommand', 'DeleteBucketAccessKeyCommand', 'GetBucketAccessKeysCommand',
+      'GetBucketsCommand', 'GetSecretValueCommand', 'PutSecretValueCommand', 'UpdateSecretVersionStageCommand']);
+    for (const options of sentOptions()) {
+      expect(options).toEqual({ abortSignal: expect.any(AbortSignal) });
+    }
+  });
+});

@@ -590,6 +590,7 @@ describe('a secret scheduled for deletion', () => {
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
     const lines = logLines() as Array<Record<string, string>>;
     expect(lines.map((line) => line.step)).toEqual(['secret-not-checked', 'key-deleted']);
+    expect(lines[1]).toEqual({ step: 'key-deleted', bucketName: BUCKET, accessKeyId: OLD_KEY_ID });
     expect(lines[0]).toEqual({ step: 'secret-not-checked', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, reason: expect.stringMatching(unreadable) });
   });
 
@@ -604,6 +605,14 @@ describe('a secret scheduled for deletion', () => {
       expect(result.Data?.NotChecked).toContain(`${name}: the KMS key cannot be used. Not checked:`);
       expect((logLines() as Array<Record<string, string>>).map((line) => line.step)).toEqual(['secret-not-checked', 'key-already-gone']);
     });
+
+  test('another error that mentions deletion still fails the Delete, which then deletes nothing', async () => {
+    givenBucket();
+    secretsManager.on(GetSecretValueCommand).rejects(secretsManagerError('InternalServiceError', 'the secret marked for deletion could not be read'));
+
+    expect(await failureOf(handler(deleteEvent(OLD_KEY_ID), lambdaContext()))).toMatch(/InternalServiceError: the secret marked for deletion could not be read$/);
+    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+  });
 
   test('a Create fails naming the secret and makes no key', async () => {
     givenBucket();

@@ -7,7 +7,7 @@ import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/on-event';
 import { BUCKET, createEvent, deleteEvent } from './events';
 import {
-  NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID, failureOf, givenBucket, givenSecretVersions, lambdaContext, lightsail, onFakeClock, refused,
+  NEW_KEY_ID, NEW_SECRET, OLD_KEY_ID, accessDenied, failureOf, givenBucket, givenSecretVersions, lambdaContext, lightsail, onFakeClock, refused,
   secretsManager, storedValue, useFakeClock,
 } from './fixtures';
 
@@ -134,6 +134,40 @@ describe('CreateBucketAccessKey\'s operation', () => {
     lightsail.on(GetOperationCommand).resolves({});
 
     expect(await failureOf(onFakeClock(handler(createEvent(), lambdaContext())))).toContain('ended without a status;');
+  });
+});
+
+describe('following an operation', () => {
+  test('GetOperation is sent with the signal that aborts it at the deadline', async () => {
+    givenBucket();
+    givenCreateOperation('Started', operation('Succeeded'));
+
+    await onFakeClock(handler(createEvent(), lambdaContext()));
+
+    expect((lightsail.commandCalls(GetOperationCommand)[0].args as unknown[])[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
+  });
+
+  test('a wait that exactly fits the time left is still waited', async () => {
+    // 10.5 s: ordinary calls end at 7.5 s; the polls at 0.5, 1.5 and 3.5 s leave exactly 4 s for the fourth wait.
+    givenBucket();
+    givenCreateOperation('Started');
+    lightsail.on(GetOperationCommand).resolves({ operation: operation('Started') });
+
+    await failureOf(onFakeClock(handler(createEvent(), lambdaContext(10_500))));
+
+    expect(lightsail).toHaveReceivedCommandTimes(GetOperationCommand, 4);
+  });
+
+  test('a GetOperation that stays denied names the call, the operation and the permission', async () => {
+    givenBucket();
+    givenCreateOperation('Started');
+    lightsail.on(GetOperationCommand).rejects(accessDenied());
+
+    const message = await failureOf(onFakeClock(handler(createEvent(), lambdaContext(10_000))));
+
+    expect(message).toContain(`Could not follow Lightsail operation ${OPERATION_ID} (CreateBucketAccessKey on ${BUCKET}): AccessDeniedException: ` +
+      `GetOperation on Lightsail operation ${OPERATION_ID} was denied`);
+    expect(message).toContain(`The handler's role needs lightsail:GetOperation on Lightsail operation ${OPERATION_ID}`);
   });
 });
 

@@ -74,6 +74,9 @@ describe('an Update back to the key its physical id names', () => {
     expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand)[0]
       .calledBefore(lightsail.commandCalls(DeleteBucketAccessKeyCommand)[0])).toBe(true);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
+    // The physical id is held: no bucket listing, and the secret is read once.
+    expect(lightsail).not.toHaveReceivedCommand(GetBucketAccessKeysCommand);
+    expect(secretsManager).toHaveReceivedCommandTimes(GetSecretValueCommand, 3);
     expect(logLines()).toEqual([
       { step: 'update-returning', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, heldKey: OLD_KEY_ID },
       { step: 'secret-restored', secretArn: SECRET_ARN, accessKeyId: OLD_KEY_ID, versionId: 'v-previous' },
@@ -119,6 +122,16 @@ describe('an Update back to the key its physical id names', () => {
 
     expect(result.PhysicalResourceId).toBe(OLD_KEY_ID);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(deletedKeys()).toEqual([{ bucketName: BUCKET, accessKeyId: FAILED_KEY_ID }]);
+  });
+
+  test('after a renamed secret: a key both secrets hold for the generation returned to is kept', async () => {
+    givenBucket([OLD_KEY_ID, FAILED_KEY_ID, ROTATED_KEY_ID]);
+    givenSecretVersions(storedValue(OLD_KEY_ID, BUCKET, '1'), storedValue(ROTATED_KEY_ID, BUCKET, '1'));
+    givenVersionsOf(OTHER_SECRET_ARN, { AWSCURRENT: storedValue(FAILED_KEY_ID, BUCKET, '1'), AWSPREVIOUS: storedValue(ROTATED_KEY_ID, BUCKET, '1') });
+
+    await handler(rollbackEvent(OLD_KEY_ID, { SecretArn: OTHER_SECRET_ARN }), lambdaContext());
+
     expect(deletedKeys()).toEqual([{ bucketName: BUCKET, accessKeyId: FAILED_KEY_ID }]);
   });
 
@@ -194,8 +207,9 @@ describe('a physical id that rotation made stale', () => {
 
 describe('what stays a replacement', () => {
   test('a genuine change back to old values: the physical id\'s recorded generation differs from the new properties', async () => {
-    givenBucket([NEW_KEY_ID.replace('NEW', 'CUR')]);
     const currentKey = NEW_KEY_ID.replace('NEW', 'CUR');
+    // The old key still exists (its clean-up has not run yet): still no return to it.
+    givenBucket([currentKey, OLD_KEY_ID]);
     givenSecretVersions(storedValue(currentKey, BUCKET, '2'), storedValue(OLD_KEY_ID, BUCKET, '1'));
 
     const result = await handler(updateEvent(currentKey, { Serial: '1' }, { Serial: '2' }), lambdaContext());
@@ -203,7 +217,9 @@ describe('what stays a replacement', () => {
     expect(result.PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(secretsManager).toHaveReceivedCommand(PutSecretValueCommand);
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
-    expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+    // As any replacement in a full bucket: the key only AWSPREVIOUS holds makes room.
+    expect(logLines()).toContainEqual({ step: 'slot-freed', bucketName: BUCKET, accessKeyId: OLD_KEY_ID, stage: 'AWSPREVIOUS' });
+    expect(logLines()).not.toContainEqual(expect.objectContaining({ step: 'update-returning' }));
   });
 
   test('a physical id held only as AWSPENDING', async () => {
@@ -222,6 +238,8 @@ describe('what stays a replacement', () => {
     expect((await handler(event, lambdaContext())).PhysicalResourceId).toBe(NEW_KEY_ID);
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
     expect(lightsail).not.toHaveReceivedCommand(DeleteBucketAccessKeyCommand);
+    // No version is a candidate: the bucket's keys are read once, by the replacement's own reads.
+    expect(lightsail).toHaveReceivedCommandTimes(GetBucketAccessKeysCommand, 1);
   });
 });
 

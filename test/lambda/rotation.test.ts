@@ -602,3 +602,21 @@ describe('createSecret during a serial bump\'s deployment', () => {
     expect(lightsail).not.toHaveReceivedCommand(CreateBucketAccessKeyCommand);
   });
 });
+
+describe('the deadline reaches the SDK', () => {
+  test('DescribeSecret, GetSecretValue, UpdateSecretVersionStage and S3 are sent with an abort signal', async () => {
+    givenBucket([CURRENT_KEY_ID]);
+    givenRotation({ pendingValue: storedValue(NEW_KEY_ID, BUCKET, '1') });
+    s3.on(ListObjectsV2Command).resolves({});
+
+    await handler(rotationEvent('testSecret'), lambdaContext());
+    await handler(rotationEvent('finishSecret'), lambdaContext());
+
+    const calls = [...secretsManager.calls(), ...s3.calls()];
+    expect(new Set(calls.map((call) => (call.args[0] as object).constructor.name))).toEqual(new Set(
+      ['DescribeSecretCommand', 'GetSecretValueCommand', 'UpdateSecretVersionStageCommand', 'ListObjectsV2Command']));
+    for (const call of calls) {
+      expect((call.args as unknown[])[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
+    }
+  });
+});
