@@ -11,7 +11,7 @@ import { emittedTexts, leaks } from '../../local/leaks';
 import { RotationDriver } from '../../local/rotation-driver';
 import { StackDriver, SynthesizedStack } from '../../local/stack-driver';
 import { functionCredentials } from '../../local/stack-iam';
-import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from './fixture';
+import { currentKey, expectSecretHoldsEveryKey, expectSuccess, keyId, keyIds, synthesizeKeyStack } from '../lifecycle/fixture';
 
 const BUCKET = 'lifecycle-bucket';
 /** The retry window is then about 6 s from the start of the event. */
