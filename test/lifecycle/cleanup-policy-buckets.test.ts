@@ -2,32 +2,12 @@
  * Issue 14 §2, bucket changes: after each, the cleanup Delete of the old key (old bucket, old secret)
  * runs under the NEW template's policy, and must still delete the key (no key left behind).
  */
-import { AwsEmulator } from '../../local/emulator';
-import { emittedTexts, leaks } from '../../local/leaks';
-import { deployThenUpdate, expectOnlyTheNewKeys, StackSpec, UpdateOutcome } from './cleanup-policy';
+import { cleanupPolicySuite } from './cleanup-policy';
 
 jest.setTimeout(90_000);
 
-let emulator: AwsEmulator;
-const outcomes: UpdateOutcome[] = [];
-
-beforeAll(async () => {
-  emulator = await AwsEmulator.start();
-});
-
-afterAll(async () => {
-  const texts = outcomes.flatMap((outcome) => emittedTexts(outcome.driver, [outcome.v1, outcome.v2]));
-  expect(leaks(emulator, texts)).toEqual([]);
-  await emulator.stop();
-});
-
-async function update(spec1: StackSpec, spec2: StackSpec): Promise<UpdateOutcome> {
-  emulator.reset();
-  const outcome = await deployThenUpdate(emulator, spec1, spec2);
-  outcomes.push(outcome);
-  expectOnlyTheNewKeys(emulator, outcome, spec1, spec2);
-  return outcome;
-}
+const suite = cleanupPolicySuite();
+const { update } = suite;
 
 const TWO_BUCKETS = { First: 'policy-first-bucket', Second: 'policy-second-bucket' };
 
@@ -36,8 +16,8 @@ test('a key moved to another bucket of the stack: its old key is deleted from th
     { buckets: TWO_BUCKETS, keys: [{ id: 'Key', bucket: 'First' }] },
     { buckets: TWO_BUCKETS, keys: [{ id: 'Key', bucket: 'Second' }] },
   );
-  expect(emulator.accessKeys('policy-first-bucket')).toEqual([]);
-  expect(emulator.accessKeys('policy-second-bucket').map((key) => key.accessKeyId)).toEqual([outcome.updated.Key]);
+  expect(suite.emulator.accessKeys('policy-first-bucket')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-second-bucket').map((key) => key.accessKeyId)).toEqual([outcome.updated.Key]);
 });
 
 test('the key\'s bucket replaced (a new BucketName): the old key is deleted from the old bucket, named by no resource of the new template', async () => {
@@ -45,7 +25,7 @@ test('the key\'s bucket replaced (a new BucketName): the old key is deleted from
     { buckets: { Bucket: 'policy-old-bucket' }, keys: [{ id: 'Key', bucket: 'Bucket' }] },
     { buckets: { Bucket: 'policy-new-bucket' }, keys: [{ id: 'Key', bucket: 'Bucket' }] },
   );
-  expect(emulator.accessKeys('policy-old-bucket')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-old-bucket')).toEqual([]);
 });
 
 test('the key\'s bucket dropped from the stack (the key now on another bucket of the stack): the old key is deleted from the dropped bucket', async () => {
@@ -53,7 +33,7 @@ test('the key\'s bucket dropped from the stack (the key now on another bucket of
     { buckets: { Dropped: 'policy-dropped-bucket', Kept: 'policy-kept-bucket' }, keys: [{ id: 'Key', bucket: 'Dropped' }] },
     { buckets: { Kept: 'policy-kept-bucket' }, keys: [{ id: 'Key', bucket: 'Kept' }] },
   );
-  expect(emulator.accessKeys('policy-dropped-bucket')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-dropped-bucket')).toEqual([]);
 });
 
 test('the key\'s bucket dropped from the stack (the key now on a bucket made elsewhere): the old key is deleted from the dropped bucket', async () => {
@@ -61,7 +41,7 @@ test('the key\'s bucket dropped from the stack (the key now on a bucket made els
     { buckets: { Bucket: 'policy-dropped-bucket' }, keys: [{ id: 'Key', bucket: 'Bucket' }] },
     { keys: [{ id: 'Key', bucketName: 'policy-elsewhere-bucket' }] },
   );
-  expect(emulator.accessKeys('policy-dropped-bucket')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-dropped-bucket')).toEqual([]);
 });
 
 test('a bucket known by name renamed: the old key is deleted from the bucket of the old name', async () => {
@@ -69,7 +49,7 @@ test('a bucket known by name renamed: the old key is deleted from the bucket of 
     { keys: [{ id: 'Key', bucketName: 'policy-name-before' }] },
     { keys: [{ id: 'Key', bucketName: 'policy-name-after' }] },
   );
-  expect(emulator.accessKeys('policy-name-before')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-name-before')).toEqual([]);
 });
 
 test('a key added: it is created under the new policy, the other key untouched', async () => {
@@ -86,5 +66,5 @@ test('a key removed: its Delete (cleanup, with its old bucket and secret) runs u
     { buckets: TWO_BUCKETS, keys: [{ id: 'Key', bucket: 'First' }] },
   );
   expect(Object.keys(outcome.cleanups)).toEqual(['Removed']);
-  expect(emulator.accessKeys('policy-second-bucket')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-second-bucket')).toEqual([]);
 });

@@ -3,33 +3,13 @@
  * cleanup Delete of the old key runs under the NEW template's policy, and must still delete the key
  * and leave the secret holding the new one.
  */
-import { AwsEmulator } from '../../local/emulator';
-import { emittedTexts, leaks } from '../../local/leaks';
 import { currentKey } from './fixture';
-import { deployThenUpdate, expectOnlyTheNewKeys, keyLogicalId, StackSpec, UpdateOutcome } from './cleanup-policy';
+import { cleanupPolicySuite, keyLogicalId } from './cleanup-policy';
 
 jest.setTimeout(90_000);
 
-let emulator: AwsEmulator;
-const outcomes: UpdateOutcome[] = [];
-
-beforeAll(async () => {
-  emulator = await AwsEmulator.start();
-});
-
-afterAll(async () => {
-  const texts = outcomes.flatMap((outcome) => emittedTexts(outcome.driver, [outcome.v1, outcome.v2]));
-  expect(leaks(emulator, texts)).toEqual([]);
-  await emulator.stop();
-});
-
-async function update(spec1: StackSpec, spec2: StackSpec): Promise<UpdateOutcome> {
-  emulator.reset();
-  const outcome = await deployThenUpdate(emulator, spec1, spec2);
-  outcomes.push(outcome);
-  expectOnlyTheNewKeys(emulator, outcome, spec1, spec2);
-  return outcome;
-}
+const suite = cleanupPolicySuite();
+const { update } = suite;
 
 const BUCKET = { Bucket: 'policy-secret-bucket' };
 
@@ -40,7 +20,7 @@ test('the secret renamed (secretName: the secret is replaced): the old key\'s De
   );
   // The old secret still holds the old (deleted) key: CloudFormation deletes that secret next.
   const oldSecret = outcome.driver.secretArn(keyLogicalId(outcome.driver, outcome.v1.template, 'Key'), outcome.v1.template);
-  expect(currentKey(emulator, oldSecret)?.accessKeyId).toBe(outcome.created.Key);
+  expect(currentKey(suite.emulator, oldSecret)?.accessKeyId).toBe(outcome.created.Key);
   expect(oldSecret).toContain('app/key-before');
 });
 
@@ -66,5 +46,5 @@ test('the default provider configured (DEFAULT_ID with properties), with a move 
     { buckets, keys: [{ id: 'Key', bucket: 'Bucket' }] },
     { buckets, configuredProvider: true, keys: [{ id: 'Key', bucket: 'Other' }] },
   );
-  expect(emulator.accessKeys('policy-secret-bucket')).toEqual([]);
+  expect(suite.emulator.accessKeys('policy-secret-bucket')).toEqual([]);
 });

@@ -8,7 +8,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lightsail from 'aws-cdk-lib/aws-lightsail';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LightsailBucketAccessKey, LightsailBucketAccessKeyProvider } from '../../lib';
-import type { AwsEmulator } from '../../local/emulator';
+import { AwsEmulator } from '../../local/emulator';
+import { emittedTexts, leaks } from '../../local/leaks';
 import { CfnResponse, StackDriver, SynthesizedStack } from '../../local/stack-driver';
 import { synthesize } from '../../local/synth';
 import type { Template } from '../../local/template';
@@ -139,4 +140,37 @@ export function expectOnlyTheNewKeys(emulator: AwsEmulator, outcome: UpdateOutco
   expect(onBuckets).toEqual(Object.values(outcome.updated).sort());
   // IAM judged the handler's requests: the test would prove nothing otherwise.
   expect(emulator.iamCounts().allowed).toBeGreaterThan(0);
+}
+
+/** One emulator per test file, a leak check over all its updates at the end, and `update` for each case. */
+export interface CleanupPolicySuite {
+  /** Started before the file's first test. */
+  readonly emulator: AwsEmulator;
+  /** Deploys spec1, updates to spec2 (policies first, cleanup after) and checks only the new keys are left. */
+  update(spec1: StackSpec, spec2: StackSpec): Promise<UpdateOutcome>;
+}
+
+export function cleanupPolicySuite(): CleanupPolicySuite {
+  const outcomes: UpdateOutcome[] = [];
+  let started: AwsEmulator | undefined;
+  beforeAll(async () => {
+    started = await AwsEmulator.start();
+  });
+  afterAll(async () => {
+    const texts = outcomes.flatMap((outcome) => emittedTexts(outcome.driver, [outcome.v1, outcome.v2]));
+    expect(leaks(started!, texts)).toEqual([]);
+    await started!.stop();
+  });
+  return {
+    get emulator(): AwsEmulator {
+      return started!;
+    },
+    async update(spec1, spec2) {
+      started!.reset();
+      const outcome = await deployThenUpdate(started!, spec1, spec2);
+      outcomes.push(outcome);
+      expectOnlyTheNewKeys(started!, outcome, spec1, spec2);
+      return outcome;
+    },
+  };
 }
